@@ -1,0 +1,32 @@
+"""The `byline` command: a thin shell over the Python API (assistant.Assistant)."""
+
+from __future__ import annotations
+
+import logging
+import os
+
+import typer
+
+from assistant.cli import ask, eval, index_cmds, serve
+
+app = typer.Typer(
+    name="byline",
+    help="Ask questions of news articles and get answers backed by cited sentences.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+index_cmds.register(app)
+ask.register(app)
+eval.register(app)
+serve.register(app)
+
+
+def main() -> None:
+    """Run the `byline` command line."""
+    logging.basicConfig(
+        level=os.environ.get("BYLINE_LOG", "WARNING").upper(),
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    app()

@@ -1,0 +1,280 @@
+"""Short-answer extraction: the span of a cited sentence that answers the question.
+
+Typed questions ("who", "where", "how much", "which city") take a named entity of the wanted
+kind; other "what/which" questions take the phrase the question's words point at in the parse
+(the object of the matched verb, the noun a matched relative clause describes, the complement of
+"is"). Candidates that repeat the question are pushed down; candidates tied to the question's
+words in the dependency tree are pulled up.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from assistant.question import Question
+
+_ROLE_DEPS = {"compound", "amod"}
+_OBJECT_DEPS = {"dobj", "attr", "xcomp", "ccomp", "oprd", "acomp", "pobj", "npadvmod", "nsubjpass", "agent"}
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A candidate answer: character offsets in its sentence, and how well it fits."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    typed: bool  # carries an entity label the question asked for
+    role: float = 0.0  # how directly it fills the question's slot in the parse (0..1)
+
+
+def key(word: str) -> str:
+    """Return a matching key: lower-cased, with demonym endings folded (Ukrainian ≈ Ukraine)."""
+    w = word.lower().strip(".,'’\"")
+    w = re.sub(r"(['’]s)$", "", w)
+    for ending in ("ians", "ian", "ans", "an", "ese", "ish", "e", "a", "s"):
+        if w.endswith(ending) and len(w) - len(ending) >= 4:
+            return w[: -len(ending)]
+    return w
+
+
+def question_keys(question: Question) -> set[str]:
+    """Return the matching keys of the question's content words and entity words."""
+    keys = {key(w) for w in question.content}
+    for text, _ in question.entities:
+        keys.update(key(w) for w in text.split())
+    keys.update(key(t.text) for t in question.doc if t.pos_ == "PROPN")
+    return keys
+
+
+def matched_tokens(question: Question, doc: Any, soft: dict[str, float]) -> dict[int, float]:
+    """Return sentence token index → match strength for tokens echoing the question."""
+    keys = question_keys(question)
+    found: dict[int, float] = {}
+    for t in doc:
+        if t.is_punct or t.is_stop:
+            continue
+        if key(t.text) in keys or key(t.lemma_) in keys:
+            found[t.i] = 1.0
+        elif t.lemma_.lower() in soft:
+            found[t.i] = soft[t.lemma_.lower()]
+    return found
+
+
+def conflicts(question: Question, doc: Any) -> int:
+    """Count question words whose modifier in the sentence names a different place or group.
+
+    "Who leads Ukraine's delegation?" against "the Russian delegation": the sentence talks about
+    another delegation, however many words it shares.
+    """
+    wanted: dict[str, set[str]] = {}
+    for t in question.doc:
+        for child in t.children:
+            if child.ent_type_ in {"GPE", "NORP", "ORG"} and child.dep_ in {"poss", "amod", "compound"}:
+                wanted.setdefault(t.lemma_.lower(), set()).add(key(child.text))
+    count = 0
+    for t in doc:
+        mods = wanted.get(t.lemma_.lower())
+        if not mods:
+            continue
+        for child in t.children:
+            if (
+                child.ent_type_ in {"GPE", "NORP", "ORG"}
+                and child.dep_ in {"poss", "amod", "compound"}
+                and key(child.text) not in mods
+            ):
+                count += 1
+    return count
+
+
+def anchors(question: Question, doc: Any, soft: dict[str, float]) -> dict[int, float]:
+    """Return sentence tokens playing the role the wh-word hangs on, with a strength (0..1).
+
+    For "Who leads Ukraine's delegation?" the wh-word is the subject of "lead": tokens meaning
+    "lead" (headed, head) are anchors, stronger when their own arguments echo the question's
+    ("the Ukrainian side would be headed by ..."). For "What is the task of X?" the anchors are
+    the forms of "be" whose subject echoes "task".
+    """
+    wh = next((t for t in question.doc if t.lower_ in _WH_WORDS), None)
+    if wh is None:
+        return {}
+    head = wh.head
+    if wh.dep_ in {"det", "advmod"} and head.pos_ in {"NOUN", "ADJ", "ADV"}:
+        head = head.head
+    while head.pos_ == "ADP" and head.head.i != head.i:
+        head = head.head
+    copula = next(
+        (t for t in question.doc if t.lemma_ == "be" and t.dep_ not in {"aux", "auxpass"}
+         and any(c.dep_ in {"attr", "nsubj"} and c.i != wh.i for c in t.children)),
+        None,
+    )
+    if copula is not None:
+        subject = next(c for c in copula.children if c.dep_ in {"attr", "nsubj"} and c.i != wh.i)
+        return _copula_anchors(_keys(subject.subtree, skip={wh.i}), doc)
+    arg_keys = _keys(head.subtree, skip={head.i, wh.i})
+    target = head.lemma_.lower()
+    found: dict[int, float] = {}
+    for t in doc:
+        strength = 1.0 if t.lemma_.lower() == target else soft.get(t.lemma_.lower(), 0.0)
+        if strength <= 0 or t.is_stop:
+            continue
+        own = _keys(t.subtree, skip={t.i})
+        if t.dep_ in {"relcl", "acl"}:
+            own |= _keys(t.head.subtree, skip={t.i})
+        found[t.i] = strength * (_overlap(arg_keys, own) if arg_keys else 1.0)
+    return {i: v for i, v in found.items() if v > 0}
+
+
+_WH_WORDS = {"who", "whom", "whose", "what", "which", "where", "when", "how"}
+
+
+def _keys(tokens: Any, skip: set[int]) -> set[str]:
+    return {
+        key(t.text) for t in tokens
+        if t.i not in skip and not (t.is_stop or t.is_punct) and t.lower_ not in _WH_WORDS
+    }
+
+
+def _copula_anchors(subject_keys: set[str], doc: Any) -> dict[int, float]:
+    """Return forms of "be" whose subject echoes the question's ("The task of X is ...")."""
+    found: dict[int, float] = {}
+    for t in doc:
+        if t.lemma_ != "be":
+            continue
+        subject = [c for c in t.children if c.dep_ in {"nsubj", "nsubjpass", "attr"}]
+        echo = _overlap(subject_keys, {key(w.text) for c in subject for w in c.subtree})
+        if echo:
+            found[t.i] = echo
+    return found
+
+
+def _overlap(wanted: set[str], have: set[str]) -> float:
+    return len(wanted & have) / len(wanted) if wanted else 0.0
+
+
+def candidates(
+    question: Question, doc: Any, matches: dict[int, float], roles: dict[int, float] | None = None
+) -> list[Span]:
+    """Return scored answer spans from one parsed sentence, best first."""
+    keys = question_keys(question)
+    roles = roles or {}
+    spans: list[Span] = []
+    if question.typed:
+        for ent in doc.ents:
+            if ent.label_ not in question.expected:
+                continue
+            if all(key(w.text) in keys for w in ent if not w.is_punct):
+                continue  # the question's own entity is not its answer
+            span = _with_role(ent) if ent.label_ == "PERSON" else ent
+            spans.append(_score(question, span, matches, keys, roles, typed=True))
+    if not spans:
+        for span in _phrases(doc, {**matches, **roles}):
+            if all(key(w.text) in keys or w.is_stop or w.is_punct for w in span):
+                continue
+            spans.append(_score(question, span, matches, keys, roles, typed=False))
+    spans.sort(key=lambda s: s.score, reverse=True)
+    return spans
+
+
+def _with_role(ent: Any) -> Any:
+    """Extend a person's name left over its role words: "defence minister Rustem Umerov"."""
+    doc = ent.doc
+    start = ent.start
+    while (
+        start > 0
+        and doc[start - 1].dep_ in _ROLE_DEPS
+        and doc[start - 1].is_lower
+        and doc[start - 1].head.i >= ent.start - 1
+        and doc[start - 1].head.i < ent.end
+    ):
+        start -= 1
+    return doc[start : ent.end]
+
+
+def _phrases(doc: Any, matches: dict[int, float]) -> list[Any]:
+    """Return phrase candidates: noun chunks and the subtrees the matched words govern."""
+    found: dict[tuple[int, int], Any] = {}
+    for chunk in doc.noun_chunks:
+        found[(chunk.start, chunk.end)] = chunk
+    for i in matches:
+        token = doc[i]
+        for child in token.children:
+            if child.dep_ in _OBJECT_DEPS:
+                sub = _trim(doc, child)
+                found[(sub.start, sub.end)] = sub
+            if child.dep_ == "prep":
+                for grand in child.children:
+                    if grand.dep_ == "pobj":
+                        sub = _trim(doc, grand)
+                        found[(sub.start, sub.end)] = sub
+        if token.dep_ == "relcl":  # "sanctions that have been threatened": the noun described
+            head = token.head
+            left = min(t.i for t in head.subtree if t.i <= head.i)
+            end = token.left_edge.i
+            while end > left and doc[end - 1].dep_ in {"punct", "relcl"} | {"nsubj", "nsubjpass"}:
+                end -= 1
+            found[(left, end)] = doc[left:end]
+    return [s for s in found.values() if 0 < len(s) <= 25]
+
+
+def _trim(doc: Any, token: Any) -> Any:
+    """Return the subtree of `token` without edge punctuation."""
+    start, end = token.left_edge.i, token.right_edge.i + 1
+    while start < end and (doc[start].is_punct or doc[start].dep_ == "cc"):
+        start += 1
+    while end > start and doc[end - 1].is_punct:
+        end -= 1
+    return doc[start:end]
+
+
+def _score(
+    question: Question, span: Any, matches: dict[int, float], keys: set[str],
+    roles: dict[int, float], *, typed: bool,
+) -> Span:
+    words = [t for t in span if not (t.is_punct or t.is_stop)]
+    repeats = sum(1 for t in words if key(t.text) in keys or key(t.lemma_) in keys)
+    repeat_share = repeats / max(1, len(words))
+    score = 0.5 if typed else 0.0
+    inside = set(range(span.start, span.end))
+    role = _linked(span, roles, inside)
+    score += 0.6 * role
+    if typed and question.head_noun and _counts(span, question.head_noun):
+        score += 0.3
+    if not typed and question.head_noun and span.root.lemma_.lower() == question.head_noun:
+        score += 0.3
+        repeat_share = max(0.0, repeat_share - 1 / max(1, len(words)))
+    score -= 0.6 * repeat_share
+    linked = _linked(span, matches, inside)
+    score += 0.35 * linked
+    if matches:
+        distance = min(min(abs(i - span.start), abs(i - (span.end - 1))) for i in matches)
+        score -= 0.015 * min(distance, 20)
+    if not typed:
+        score -= 0.01 * max(0, len(span) - 8)
+    text = span.text
+    doc_start = span.doc[span.start].idx
+    return Span(doc_start, doc_start + len(text), text, score, typed, role)
+
+
+def _counts(span: Any, noun: str) -> bool:
+    """Return True when the span quantifies `noun`: "tens of thousands of soldiers", "12 soldiers"."""
+    root = span.root
+    near = [root.head, *root.children, *(g for c in root.children for g in c.children)]
+    return any(t.lemma_.lower() == noun for t in near)
+
+
+def _linked(span: Any, matches: dict[int, float], inside: set[int]) -> float:
+    """Return how directly the span hangs on a matched question word in the parse (0..1)."""
+    best = 0.0
+    for token in span:
+        up = token.head.head if token.head.pos_ == "ADP" else token.head  # "headed by X", "began on X"
+        for near, weight in ((up, 1.0), (up.head, 0.5)):
+            if near.i not in inside and near.i in matches:
+                best = max(best, weight * matches[near.i])
+        for child in token.children:
+            if child.i not in inside and child.i in matches:
+                best = max(best, 0.8 * matches[child.i])
+    return best
