@@ -1,0 +1,1 @@
+"""Benchmarks: Byline against the plain llama-index pipeline (see README.md here)."""
