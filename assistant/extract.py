@@ -32,9 +32,15 @@ class Span:
 
 
 def key(word: str) -> str:
-    """Return a matching key: lower-cased, with demonym endings folded (Ukrainian ≈ Ukraine)."""
-    w = word.lower().strip(".,'’\"")
-    w = re.sub(r"(['’]s)$", "", w)
+    """Return a matching key: lower-cased and roughly stemmed.
+
+    Capitalised words keep their first five letters, so a country and its people match
+    (Ukraine ≈ Ukrainian, Russia ≈ Russian) without a table of demonyms.
+    """
+    w = re.sub(r"(['’]s)$", "", word.strip(".,'’\"“”"))
+    if w[:1].isupper() and len(w) >= 5:
+        return w[:5].lower()
+    w = w.lower()
     for ending in ("ians", "ian", "ans", "an", "ese", "ish", "e", "a", "s"):
         if w.endswith(ending) and len(w) - len(ending) >= 4:
             return w[: -len(ending)]
@@ -44,6 +50,7 @@ def key(word: str) -> str:
 def question_keys(question: Question) -> set[str]:
     """Return the matching keys of the question's content words and entity words."""
     keys = {key(w) for w in question.content}
+    keys.update(key(t.text) for t in question.doc if t.lemma_.lower() in question.content)
     for text, _ in question.entities:
         keys.update(key(w) for w in text.split())
     keys.update(key(t.text) for t in question.doc if t.pos_ == "PROPN")

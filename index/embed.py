@@ -52,7 +52,11 @@ class Embedder:
             # A local folder needs no hub; without this, transformers still asks the hub.
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         log.info("loading embedding model %s", path)
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        import transformers
         from sentence_transformers import SentenceTransformer
+
+        transformers.logging.disable_progress_bar()
 
         return SentenceTransformer(path, device="cpu")
 

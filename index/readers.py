@@ -78,7 +78,7 @@ def _read_bytes(path: Path, max_bytes: int) -> bytes:
         raise ValueError("empty file (0 bytes)")
     if size > max_bytes:
         raise ValueError(
-            f"file is {size / 1e6:.0f} MB, over the {max_bytes / 1e6:.0f} MB limit "
+            f"file is {size / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB limit "
             "(split it into smaller files)"
         )
     raw = path.read_bytes()

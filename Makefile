@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   — install, index the bundled sample article, open the chat in the browser
+#   make test   — install, lint, type-check, run the whole test suite (what CI runs)
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BYLINE := $(VENV)/bin/byline
+DEMO_INDEX ?= .byline-demo
+
+.PHONY: install demo ask test lint browser bench clean
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	# CPU PyTorch first, pinned: an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BYLINE) index add samples --index $(DEMO_INDEX)
+	$(BYLINE) serve --index $(DEMO_INDEX)
+
+ask: install
+	$(BYLINE) index add samples --index $(DEMO_INDEX)
+	$(BYLINE) ask "Who leads Ukraine's delegation?" --index $(DEMO_INDEX)
+
+lint: install
+	$(VENV)/bin/ruff check assistant index ui prompts tests benchmarks
+	$(VENV)/bin/mypy
+
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	  else echo "Chromium is needed for the browser test: sudo apt-get install chromium chromium-driver"; exit 1; fi; }
+
+test: install browser lint
+	$(PY) -m pytest -q
+
+bench: install
+	$(PY) benchmarks/run.py
+
+clean:
+	rm -rf $(DEMO_INDEX) .pytest_cache .mypy_cache .ruff_cache

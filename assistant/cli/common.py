@@ -1,0 +1,57 @@
+"""What the CLI commands share: options, opening the assistant, printing errors."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, is_dataclass
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+console = Console()
+errors = Console(stderr=True)
+
+IndexOption = Annotated[
+    Path | None,
+    typer.Option("--index", "-i", envvar="BYLINE_INDEX", help="Index folder (default: per-user data folder)."),
+]
+ModelOption = Annotated[
+    str | None,
+    typer.Option("--model", envvar="BYLINE_MODEL", help="sentence-transformers model name or folder."),
+]
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def open_assistant(index: Path | None, model: str | None, *, create: bool) -> Any:
+    """Return an Assistant, or exit with the error's message when the index can't be opened."""
+    from assistant import Assistant, BylineError, Settings
+
+    try:
+        return Assistant.open(index, settings=Settings.from_env(model=model), create=create)
+    except BylineError as exc:
+        fail(str(exc))
+
+
+def fail(message: str, code: int = 1) -> Any:
+    """Print an error for people and exit."""
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    raise typer.Exit(code)
+
+
+def print_json(data: Any) -> None:
+    """Print dataclasses, paths and plain data as JSON on stdout."""
+    typer.echo(json.dumps(_plain(data), indent=2, ensure_ascii=False))
+
+
+def _plain(data: Any) -> Any:
+    if is_dataclass(data) and not isinstance(data, type):
+        return _plain(asdict(data))
+    if isinstance(data, dict):
+        return {k: _plain(v) for k, v in data.items()}
+    if isinstance(data, list | tuple):
+        return [_plain(v) for v in data]
+    if isinstance(data, Path):
+        return str(data)
+    return data
