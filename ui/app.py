@@ -21,6 +21,7 @@ CSS_PATH = Path(__file__).with_name("style.css")
 ALL_SOURCES = "All sources"
 ACCEPTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
 DEFAULT_MAX_UPLOAD_MB = 20
+STAGES = {"reading": "Reading files", "embedding": "Indexing", "saving": "Saving the index"}
 KEEP_TURNS = 4  # earlier turns a follow-up question may lean on
 EXAMPLES = (
     "Who leads Ukraine's delegation?",
@@ -58,6 +59,7 @@ class ChatApp:
         self.assistant = assistant
         self.worker = worker
         self.limits = limits
+        self._articles: int | None = None  # last known count, so a question never waits for it
 
     # -- questions --------------------------------------------------------------------------
 
@@ -84,7 +86,13 @@ class ChatApp:
         history = state.turns[-KEEP_TURNS:]
         future = self.worker.submit(self.assistant.ask, question, filters=filters, history=history)
         for elapsed in ticks(future):
-            messages[-1]["content"] = render.render_pending(articles, elapsed)
+            # Not started yet means the worker is busy with an upload queued before this question.
+            stage = (
+                "Searching"
+                if future.running()
+                else "Waiting for an upload to finish, then searching"
+            )
+            messages[-1]["content"] = render.render_pending(articles, elapsed, stage)
             yield _copy(messages), "", state
         try:
             answer = future.result()
@@ -133,10 +141,12 @@ class ChatApp:
             progress(0.0, desc=f"Adding {len(paths)} file(s)")
             future = self.worker.submit(self.assistant.add, paths, progress=on_progress)
             for _ in ticks(future, every=0.2):
+                stage = STAGES.get(str(status["stage"]), str(status["stage"]))
                 if status["total"]:
-                    progress((status["done"], status["total"]), desc=str(status["stage"]))
+                    done, total = int(status["done"]), int(status["total"])
+                    progress((done, total), desc=f"{stage}: {done:,} of {total:,} articles")
                 else:
-                    progress(0.0, desc=str(status["stage"]))
+                    progress(0.0, desc=stage)
             try:
                 report = future.result()
             except Exception as exc:
@@ -156,14 +166,18 @@ class ChatApp:
         return render.render_index_panel(stats), source_choices(stats)
 
     def _stats(self) -> IndexStats:
-        return self.worker.run(self.assistant.stats)
+        stats = self.worker.run(self.assistant.stats)
+        self._articles = stats.articles
+        return stats
 
     def _article_count(self) -> int:
-        try:
-            return self._stats().articles
-        except Exception:
-            log.exception("could not read index stats")
-            return 0
+        if self._articles is None:
+            try:
+                return self._stats().articles
+            except Exception:
+                log.exception("could not read index stats")
+                return 0
+        return self._articles
 
 
 def parse_filters(source: str | None, since: str, until: str) -> Filters:

@@ -71,7 +71,8 @@ def serve(
     except OSError as exc:
         fail(f"cannot listen on {host}:{port} ({exc}) — try another --port")
     stats = worker.run(bot.stats)
-    typer.echo(f"Byline chat over {stats.articles:,} articles in {stats.path}")
+    noun = "article" if stats.articles == 1 else "articles"
+    typer.echo(f"Byline chat over {stats.articles:,} {noun} in {stats.path}")
     typer.echo(f"Open {local_url}" + ("  (login required)" if logins else ""))
     if share_url:
         typer.echo(f"Public link: {share_url}")
