@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -344,6 +345,8 @@ class EvalRun:
     index_seconds: float = 0.0  # building the temporary index (--corpus)
     warmup_seconds: float = 0.0  # loading models before the first question
     warnings: tuple[str, ...] = ()
+    cpus: int = 0
+    load_average: float = 0.0  # 1-minute load when the run ended: busy machines answer slower
 
     @property
     def name(self) -> str:
@@ -376,6 +379,8 @@ class EvalRun:
             index_seconds=data.get("index_seconds", 0.0),
             warmup_seconds=data.get("warmup_seconds", 0.0),
             warnings=tuple(data.get("warnings", ())),
+            cpus=data.get("cpus", 0),
+            load_average=data.get("load_average", 0.0),
         )
 
 
@@ -390,10 +395,12 @@ def _summary_from_dict(data: dict[str, Any]) -> Summary:
 
 def _result_from_dict(data: dict[str, Any]) -> QuestionResult:
     q = data["question"]
-    question = Question(**{**q, **{k: tuple(q[k]) for k in ("answers", "evidence", "doc_ids")}})
-    values = {**data, "question": question}
-    values["cited"] = tuple(data["cited"])
-    values["cited_articles"] = tuple(data["cited_articles"])
+    lists = ("answers", "evidence", "doc_ids")
+    kept: dict[str, Any] = {f.name: q[f.name] for f in fields(Question) if f.name in q}
+    question = Question(**{**kept, **{k: tuple(q.get(k, ())) for k in lists}})
+    values = {f.name: data[f.name] for f in fields(QuestionResult) if f.name in data}
+    values.update(question=question, cited=tuple(data["cited"]))
+    values["cited_articles"] = tuple(data.get("cited_articles", ()))
     return QuestionResult(**values)
 
 
@@ -440,10 +447,9 @@ def evaluate(
         questions, warnings = load_questions(questions, skip_invalid=skip_invalid)
     else:
         questions_file = "(questions given in Python)"
-    with _open(bot, index, corpus, settings, progress) as (assistant, source, index_seconds):
-        return _run(
-            assistant, list(questions), questions_file, source, index_seconds, warnings, progress
-        )
+    with _open(bot, index, corpus, settings, progress) as (assistant, source, seconds, failed):
+        warnings += failed
+        return _run(assistant, list(questions), questions_file, source, seconds, warnings, progress)
 
 
 @contextmanager
@@ -453,26 +459,28 @@ def _open(
     corpus: Sequence[str | Path],
     settings: Settings | None,
     progress: Progress | None,
-) -> Iterator[tuple[Assistant, str, float]]:
+) -> Iterator[tuple[Assistant, str, float, list[str]]]:
+    """Yield the assistant to ask, what it searches, seconds spent indexing, files not indexed."""
     from assistant.assistant import Assistant
 
     if bot is not None:
-        yield bot, f"index {bot.stats().path}", 0.0
+        yield bot, f"index {bot.stats().path}", 0.0, []
     elif corpus:
         with tempfile.TemporaryDirectory(prefix="byline-eval-") as tmp:
             assistant = Assistant.open(tmp, settings=settings, create=True)
             report = assistant.add([Path(p) for p in corpus], progress=progress)
-            for failure in report.failed:
-                log.warning("could not index %s: %s", failure.path, failure.reason)
+            failed = [f"could not index {f.path}: {f.reason}" for f in report.failed]
             if not report.added:
-                raise BylineError(f"nothing could be indexed from {', '.join(map(str, corpus))}")
-            yield assistant, "corpus " + ", ".join(map(str, corpus)), report.seconds
+                reasons = "; ".join(f"{f.path}: {f.reason}" for f in report.failed[:3])
+                raise BylineError(
+                    f"nothing could be indexed from {', '.join(map(str, corpus))}"
+                    + (f" ({reasons})" if reasons else "")
+                    + " — check the --corpus paths"
+                )
+            yield assistant, "corpus " + ", ".join(map(str, corpus)), report.seconds, failed
     else:
-        yield (
-            Assistant.open(index, settings=settings, create=False),
-            f"index {index or 'default'}",
-            0.0,
-        )
+        assistant = Assistant.open(index, settings=settings, create=False)
+        yield assistant, f"index {assistant.stats().path}", 0.0, []
 
 
 def _run(
@@ -508,6 +516,8 @@ def _run(
         index_seconds=index_seconds,
         warmup_seconds=warmup_seconds,
         warnings=tuple(warnings),
+        cpus=os.cpu_count() or 0,
+        load_average=round(os.getloadavg()[0], 2),
     )
 
 

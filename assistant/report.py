@@ -97,7 +97,8 @@ def report_blocks(run: EvalRun, comparison: Comparison | None = None) -> list[Bl
             f"from {run.questions_file}, asked of {run.source} ({run.articles} articles) "
             f"on {run.started}. Model {run.settings.get('model', '?')}; index built in "
             f"{run.index_seconds:.1f} s, models loaded in {run.warmup_seconds:.1f} s, "
-            f"questions answered in {s.total_seconds:.1f} s.",
+            f"questions answered in {s.total_seconds:.1f} s "
+            f"({run.cpus} CPUs, load average {run.load_average:.1f}).",
         ),
         Block("heading", "Summary"),
         _summary_table(run, comparison),

@@ -236,7 +236,8 @@ def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) ->
     out.print(table)
     out.print(
         f"index built in {run.index_seconds:.1f} s, models loaded in {run.warmup_seconds:.1f} s, "
-        f"{s.questions} questions answered in {s.total_seconds:.1f} s",
+        f"{s.questions} questions answered in {s.total_seconds:.1f} s "
+        f"({run.cpus} CPUs, load average {run.load_average:.1f})",
         style="dim",
         highlight=False,
     )
