@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 NOT_FOUND = "I couldn't find that in the indexed articles."
 RERANK = 8  # sentences parsed and examined closely per question
 SOFT_MATCH = 0.4  # word-embedding similarity at which two words count as the same idea (lead ≈ head: 0.42)
+_PRONOUNS = {"he", "she", "they", "his", "her", "their", "him", "them"}
 _WORD = re.compile(r"[\w’'-]+")
 
 
@@ -86,7 +87,8 @@ class Answerer:
         best = ranked[0]
         log.debug("best %.3f %s", best.score, best.sentence.text)
         if best.score < self.settings.abstain_below or best.missing:
-            return replace(base, confidence=_confidence(best.score, self.settings.abstain_below))
+            confidence = _confidence(best.score, self.settings.abstain_below) * (0.2 if best.missing else 1.0)
+            return replace(base, confidence=round(confidence, 3))
         supporting = [best] + [
             c for c in ranked[1 : self.settings.top_citations * 3]
             if c.span is not None and best.span is not None
@@ -170,19 +172,42 @@ class Answerer:
                 )
             here = article_text[cand.sentence.article_id]
             cand.missing = sum(1 for k in wanted if k not in here)
-            in_sentence = _keys_of(cand.sentence.text)
-            covered = sum(1 for k in wanted if k in in_sentence) / len(wanted) if wanted else 1.0
+            covered = self._coverage(wanted, cand.sentence, doc)
             soft_share = sum(soft.get(t.lemma_.lower(), 0.0) for t in doc) / max(1, len(q.content))
             role = _role_link(cand.span, roles)
             cand.score = (
                 0.45 * cand.dense + 0.25 * cand.lexical + 0.1 * cand.score_prior
-                + 0.1 * covered + 0.1 * min(1.0, soft_share) + 0.5 * role
+                + 0.25 * covered + 0.1 * min(1.0, soft_share) + 0.5 * role
                 - 0.2 * extract.conflicts(q, doc)
             )
             if q.typed:
                 cand.score += 0.1 if cand.span is not None and cand.span.typed else -0.2
             if cand.span is not None:
                 cand.score += 0.05 * max(-1.0, min(1.0, cand.span.score))
+
+    def _coverage(self, wanted: list[str], sentence: Sentence, doc: Any) -> float:
+        """Return the share of the question's names the sentence mentions.
+
+        A name counts two-thirds when the sentence says "he/she/they" and one of the two
+        sentences before it names them ("“...,” he said in a brief statement.").
+        """
+        if not wanted:
+            return 1.0
+        here = _keys_of(sentence.text)
+        before: set[str] | None = None
+        total = 0.0
+        for k in wanted:
+            if k in here:
+                total += 1.0
+                continue
+            if before is None:
+                pronoun = any(t.lower_ in _PRONOUNS for t in doc)
+                earlier = self.store.sentences(
+                    sentence.article_id, max(0, sentence.position - 2), sentence.position - 1
+                ) if pronoun and sentence.position > 0 else []
+                before = _keys_of(" ".join(s.text for s in earlier))
+            total += 0.67 if k in before else 0.0
+        return total / len(wanted)
 
     def _soft_matches(self, q: Question, docs: list[Any]) -> dict[str, float]:
         """Return sentence lemmas close in meaning to a question word that they do not repeat."""
@@ -239,11 +264,13 @@ def _stems(text: str) -> set[str]:
 
 
 def _entity_keys(q: Question) -> list[str]:
+    """Return keys of the names in the question: named entities and other proper nouns."""
     keys: list[str] = []
     for text, label in q.entities:
-        if label in {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART"}:
+        if label in {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW"}:
             keys.extend(extract.key(w) for w in text.split() if w[:1].isupper())
-    return list(dict.fromkeys(keys))
+    keys.extend(extract.key(t.text) for t in q.doc if t.pos_ == "PROPN" and t.text[:1].isupper() and t.i > 0)
+    return list(dict.fromkeys(k for k in keys if len(k) > 1))
 
 
 def _keys_of(text: str) -> set[str]:

@@ -133,7 +133,7 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first question."""
-        self.ask("warm up")
+        self.ask("Who said what to whom, and where?")
 
     def _reset_answerer(self) -> None:
         if self._answerer is not None:

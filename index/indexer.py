@@ -18,7 +18,7 @@ from index.types import AddReport, Article, ArticleInfo, Failure
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int, str], None]
-BATCH_ARTICLES = 256  # articles embedded together: big enough to batch well, small enough for RAM
+BATCH_ARTICLES = 64  # articles embedded together: ~1,000 sentences batch well and report progress often
 
 
 def add_paths(store: IndexStore, paths: list[Path], *, progress: Progress | None = None) -> AddReport:
@@ -48,6 +48,7 @@ def add_paths(store: IndexStore, paths: list[Path], *, progress: Progress | None
             writer.remove(replaced)
         total = sum(1 for _ in fresh)
         for start in range(0, total, BATCH_ARTICLES):
+            report_progress(start, total, "embedding")
             batch = fresh[start : start + BATCH_ARTICLES]
             added.extend(_add_batch(store, writer, batch))
             report_progress(min(start + BATCH_ARTICLES, total), total, "embedding")

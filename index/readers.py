@@ -241,9 +241,12 @@ def _read_jsonl(path: Path, text: str) -> Iterator[Result]:
 
 
 def _title_from(text: str) -> str:
+    """Return a stand-in title: the first sentence, or its first clause when that is long."""
     first = paragraphs(text)[0]
-    cut = re.split(r"(?<=[.!?”\"])\s", first, maxsplit=1)[0]
-    return cut if len(cut) <= 90 else cut[:87].rsplit(" ", 1)[0] + "…"
+    cut = re.split(r"(?<=[.!?”\"])\s", first, maxsplit=1)[0].rstrip(".")
+    if len(cut) > 90 and 30 <= cut.find(",") <= 110:
+        cut = cut[: cut.find(",")]
+    return cut if len(cut) <= 110 else cut[:107].rsplit(" ", 1)[0] + "…"
 
 
 def _slug(name: str) -> str:

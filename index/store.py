@@ -266,6 +266,13 @@ class IndexStore:
 
     # -- writing ---------------------------------------------------------------------------
 
+    def remove(self, article_ids: Sequence[str]) -> int:
+        """Remove articles (a new generation, written atomically); return how many were there."""
+        with self.writer() as writer:
+            removed = writer.remove(article_ids)
+            writer.commit()
+        return removed
+
     @contextlib.contextmanager
     def writer(self) -> Iterator[Writer]:
         """Yield a Writer for the next generation; it goes live only if `commit()` is called."""
@@ -437,6 +444,7 @@ class Writer:
         return list(grouped.items())
 
     def _write_bm25(self) -> None:
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         import bm25s
 
         from index.lexical import tokenize

@@ -1,8 +1,8 @@
-"""`byline ask "QUESTION"`: the answer, then its numbered cited sentences."""
+"""`byline ask "QUESTION"`: the answer, then its numbered cited sentences; `byline warm`."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
@@ -18,8 +18,9 @@ from assistant.cli.common import (
 
 
 def register(app: typer.Typer) -> None:
-    """Add the `ask` command."""
+    """Add the `ask` and `warm` commands."""
     app.command("ask")(ask)
+    app.command("warm")(warm)
 
 
 def ask(
@@ -29,19 +30,62 @@ def ask(
     source: Annotated[str | None, typer.Option(help="Only articles from this source.")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles published on/after (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles published on/before (YYYY-MM-DD).")] = None,
+    use_warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Use a running warm process (byline serve / byline warm) when there is one.")] = True,
     json_out: JsonFlag = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the sentences that say so."""
+    from assistant.settings import Settings
+    from assistant.warm import ask_warm
+
+    filters = {"source": source, "since": since, "until": until}
+    index_dir = Settings.from_env(index_dir=index).resolved_index_dir()
+    answer = ask_warm(index_dir, question, filters) if use_warm else None
+    if answer is None or "error" in answer:
+        answer = _answer_here(index, model, question, filters)
+    else:
+        answer = answer["answer"]
+    if json_out:
+        print_json(answer)
+        return
+    _print(answer)
+
+
+def _answer_here(index: Any, model: str | None, question: str, filters: dict[str, str | None]) -> dict[str, Any]:
     from assistant import Filters
 
     bot = open_assistant(index, model, create=False)
-    answer = bot.ask(question, filters=Filters(source=source, since=since, until=until))
-    if json_out:
-        print_json(answer.to_dict())
-        return
-    style = "yellow" if answer.abstained else "bold green"
-    console.print(f"[{style}]{escape(answer.text)}[/]", highlight=False)
-    for n, c in enumerate(answer.citations, start=1):
-        console.print(f"\n[bold][{n}][/] “{escape(c.text)}”", highlight=False)
-        meta = " · ".join(x for x in (c.title, c.source, c.published, c.url) if x)
+    return bot.ask(question, filters=Filters(**filters)).to_dict()  # type: ignore[no-any-return]
+
+
+def _print(answer: dict[str, Any]) -> None:
+    style = "yellow" if answer["abstained"] else "bold green"
+    console.print(f"[{style}]{escape(answer['text'])}[/]", highlight=False)
+    for n, c in enumerate(answer["citations"], start=1):
+        console.print(f"\n[bold][{n}][/] “{escape(c['text'])}”", highlight=False)
+        meta = " · ".join(x for x in (c["title"], c["source"], c["published"], c["url"]) if x)
         console.print(f"    [dim]— {escape(meta)}[/]", highlight=False)
+
+
+def warm(index: IndexOption = None, model: ModelOption = None) -> None:
+    """Keep the models loaded so `byline ask` answers in milliseconds (Ctrl+C stops)."""
+    from assistant import Filters
+    from assistant.warm import WarmServer
+
+    bot = open_assistant(index, model, create=False)
+    bot.warm_up()
+
+    def handle(question: str, filters: dict[str, str | None]) -> dict[str, Any]:
+        return bot.ask(question, filters=Filters(**filters)).to_dict()  # type: ignore[no-any-return]
+
+    import signal
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    server = WarmServer(bot.store.path, handle)
+    console.print(f"Warm: `byline ask` on {bot.store.path} now answers from this process. Ctrl+C stops.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.close()
+
