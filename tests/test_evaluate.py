@@ -34,19 +34,21 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_EVAL = Path(os.environ.get("BYLINE_SHARED", ROOT.parent / "shared")) / "eval"
 SEED_DEV = SHARED_EVAL / "seed-dev.jsonl"
 SAMPLE = ROOT / "samples" / "istanbul-talks.txt"
-# What the spine reaches on seed-dev (docs/evaluation.md), less a margin of about one question:
-# it reaches pass_rate 0.917, em 0.9, f1 0.996, citation precision 0.769, citation recall 1,
-# evidence@1 1, recall@5 1, abstention recall 1, no false abstention.
+# What the spine reaches on seed-dev (docs/evaluation.md), less a margin for rounding, not for a
+# lost question: 9 of the 10 answerable questions right and cited, both unanswerable ones
+# abstained on (pass_rate 11/12), as the project's target says. At commit 6a18757 it reaches
+# pass_rate 0.917, em 0.9, f1 0.996, citation precision 0.769 (10 of 13 cited sentences),
+# citation recall 1, evidence@1 1, recall@5 1, abstention recall 1, no false abstention.
 SEED_THRESHOLDS = [
-    ("--fail-under", "pass_rate=0.8"),
-    ("--fail-under", "em=0.8"),
-    ("--fail-under", "f1=0.9"),
-    ("--fail-under", "citation_precision=0.7"),
-    ("--fail-under", "citation_recall=0.9"),
-    ("--fail-under", "evidence_at_1=0.9"),
-    ("--fail-under", "recall_at_5=0.9"),
+    ("--fail-under", "pass_rate=0.9"),
+    ("--fail-under", "em=0.85"),
+    ("--fail-under", "f1=0.85"),
+    ("--fail-under", "citation_precision=0.65"),
+    ("--fail-under", "citation_recall=0.85"),
+    ("--fail-under", "evidence_at_1=0.85"),
+    ("--fail-under", "recall_at_5=0.85"),
     ("--fail-under", "abstention_recall=1"),
-    ("--fail-over", "false_abstention_rate=0.1"),
+    ("--fail-over", "false_abstention_rate=0.05"),
 ]
 
 UMEROV = "Ukraine's delegation, headed by defence minister Rustem Umerov, arrived in Istanbul."
