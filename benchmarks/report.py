@@ -208,7 +208,7 @@ def print_table(results: dict[str, Any]) -> None:
         table.add_row(
             *(c.replace("**", "") for c in row), style="bold" if row[0].startswith("**") else None
         )
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 120)
     console.print(table)
     for line in extra_lines(results):
         console.print("• " + line, markup=False)

@@ -38,9 +38,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--large", action="store_true", help="also 100,000 articles")
     parser.add_argument("--quick", action="store_true", help="1,000 articles, fewer repeats")
     parser.add_argument("--skip-baseline", action="store_true", help="measure Byline only")
-    parser.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results.json")
     parser.add_argument(
-        "--work", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "byline-bench"
+        "--out", type=Path, default=ROOT / "benchmarks" / "results.json", help="JSON written here"
+    )
+    parser.add_argument(
+        "--work",
+        type=Path,
+        default=Path(os.environ.get("TMPDIR", "/tmp")) / "byline-bench",
+        help="where corpora and indexes are built",
     )
     parser.add_argument("--repeat", type=int, default=3, help="rounds over the question list")
     parser.add_argument("--encode-sample", type=int, default=5000, help="sentences for the ceiling")
@@ -86,46 +91,59 @@ def phase(name: str, log: Path, **kwargs: Any) -> dict[str, Any]:
     }
 
 
-def bench_size(n: int, args: argparse.Namespace, log: Path) -> dict[str, Any]:
-    """Return every figure for the corpus of `n` articles."""
+def bench_size(n: int, args: argparse.Namespace, log: Path, results: dict[str, Any]) -> None:
+    """Measure the corpus of `n` articles into results["sizes"][n], saving after each phase."""
     info = corpus.build(n, args.work / "corpora")
     say(
         f"corpus {n}: {info.articles} articles, {info.sentences} sentences ({info.synthetic} synth)"
     )
-    result: dict[str, Any] = {
-        "corpus": {k: getattr(info, k) for k in ("articles", "sentences", "chars", "real")}
-        | {"synthetic": info.synthetic, "path": str(info.path)},
+    earlier = args.earlier.get("sizes", {}).get(str(n), {})
+    result: dict[str, Any] = results["sizes"].setdefault(str(n), {})
+    result["corpus"] = {k: getattr(info, k) for k in ("articles", "sentences", "chars", "real")} | {
+        "synthetic": info.synthetic,
+        "path": str(info.path),
     }
-    result["encode"] = phase(
-        "encode_ceiling", log, corpus=str(info.path), at_least=args.encode_sample
+
+    def record(key: str, figures: dict[str, Any]) -> None:
+        result[key] = figures
+        write(results, args.out)
+
+    record(
+        "encode", phase("encode_ceiling", log, corpus=str(info.path), at_least=args.encode_sample)
     )
     byline_dir = args.work / f"byline-{n}"
-    if not (args.reuse and byline_dir.exists()):
+    if args.reuse and byline_dir.exists() and "byline_index" in earlier:
+        record("byline_index", earlier["byline_index"] | {"reused_from_earlier_run": True})
+    else:
         shutil.rmtree(byline_dir, ignore_errors=True)
-        result["byline_index"] = phase(
-            "byline_index", log, corpus=str(info.path), index_dir=str(byline_dir)
-        )
-        result["byline_index"]["bytes_on_disk"] = measure.bytes_on_disk(byline_dir)
-    result["byline_ask"] = phase(
-        "byline_ask", log, index_dir=str(byline_dir), eval_path=str(EVAL), repeat=args.repeat
+        figures = phase("byline_index", log, corpus=str(info.path), index_dir=str(byline_dir))
+        record("byline_index", figures | {"bytes_on_disk": measure.bytes_on_disk(byline_dir)})
+    record(
+        "byline_ask",
+        phase(
+            "byline_ask", log, index_dir=str(byline_dir), eval_path=str(EVAL), repeat=args.repeat
+        ),
     )
-    result["byline_cold"] = cold_start(byline_dir, args)
-    if not args.skip_baseline:
-        baseline_dir = args.work / f"baseline-{n}"
-        if not (args.reuse and baseline_dir.exists()):
-            shutil.rmtree(baseline_dir, ignore_errors=True)
-            result["baseline_index"] = phase(
-                "baseline_index", log, corpus=str(info.path), persist_dir=str(baseline_dir)
-            )
-            result["baseline_index"]["bytes_on_disk"] = measure.bytes_on_disk(baseline_dir)
-        result["baseline_query"] = phase(
+    record("byline_cold", cold_start(byline_dir, args))
+    if args.skip_baseline:
+        return
+    baseline_dir = args.work / f"baseline-{n}"
+    if args.reuse and baseline_dir.exists() and "baseline_index" in earlier:
+        record("baseline_index", earlier["baseline_index"] | {"reused_from_earlier_run": True})
+    else:
+        shutil.rmtree(baseline_dir, ignore_errors=True)
+        figures = phase("baseline_index", log, corpus=str(info.path), persist_dir=str(baseline_dir))
+        record("baseline_index", figures | {"bytes_on_disk": measure.bytes_on_disk(baseline_dir)})
+    record(
+        "baseline_query",
+        phase(
             "baseline_query",
             log,
             persist_dir=str(baseline_dir),
             eval_path=str(EVAL),
             repeat=args.repeat,
-        )
-    return result
+        ),
+    )
 
 
 def cold_start(index_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
@@ -211,12 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "machine": measure.machine(),
-        "options": {k: v for k, v in vars(args).items() if k != "work"} | {"work": str(args.work)},
+        "options": {k: v for k, v in vars(args).items() if k not in {"work", "out", "earlier"}}
+        | {"work": str(args.work), "out": str(args.out)},
         "sizes": {},
     }
+    args.earlier = json.loads(args.out.read_text()) if args.reuse and args.out.exists() else {}
     for n in args.size_list:
-        results["sizes"][str(n)] = bench_size(n, args, log)
-        write(results, args.out)
+        bench_size(n, args, log, results)
     results["extras"] = extras(results, args, log)
     results["seconds"] = time.time() - started
     results["load_average_after"] = os.getloadavg()
