@@ -101,6 +101,12 @@ def _size_rows(s: dict[str, Any]) -> list[Row]:
         _row("`byline ask` cold start, first run, s", bc.get("first_s"), None, "{:.2f}"),
         _row("`byline ask` cold start, median, s", bc.get("median_s"), None, "{:.2f}"),
         _row(
+            "`byline ask` with a `byline warm` process, median, s",
+            get(bc, "warm_process", "median_s"),
+            None,
+            "{:.2f}",
+        ),
+        _row(
             "Peak RSS while answering, MB", ba.get("peak_rss_mb"), lq.get("peak_rss_mb"), "{:.0f}"
         ),
         _row(
