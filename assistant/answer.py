@@ -28,7 +28,9 @@ log = logging.getLogger(__name__)
 
 NOT_FOUND = "I couldn't find that in the indexed articles."
 RERANK = 8  # sentences parsed and examined closely per question
-SOFT_MATCH = 0.4  # word-embedding similarity at which two words count as the same idea (lead ≈ head: 0.42)
+SOFT_MATCH = 0.33  # word similarity (MiniLM) from which two words may mean the same thing
+SOFT_SENTENCES = 5  # sentences whose words are compared with the question's (each word costs a model call)
+SOFT_FLOOR, SOFT_SAME = 0.25, 0.5  # similarity read as "unrelated" and as "the same idea"
 _PRONOUNS = {"he", "she", "they", "his", "her", "their", "him", "them"}
 _WORD = re.compile(r"[\w’'-]+")
 
@@ -157,12 +159,12 @@ class Answerer:
     def _examine(self, q: Question, head: list[Candidate]) -> None:
         """Parse the top sentences; reward typed answers and shared ideas, punish contradictions."""
         docs = parse([c.sentence.text for c in head])
-        soft = self._soft_matches(q, docs)
+        soft = self._soft_matches(q, docs[:SOFT_SENTENCES])
         wanted = _entity_keys(q)
         article_text: dict[str, set[str]] = {}
         for cand, doc in zip(head, docs, strict=True):
             matches = extract.matched_tokens(q, doc, soft)
-            roles = extract.anchors(q, doc, soft)
+            roles = extract.anchors(q, doc, self._similar)
             spans = extract.candidates(q, doc, matches, roles)
             cand.span = spans[0] if spans else None
             if cand.sentence.article_id not in article_text:
@@ -174,14 +176,15 @@ class Answerer:
             cand.missing = sum(1 for k in wanted if k not in here)
             covered = self._coverage(wanted, cand.sentence, doc)
             soft_share = sum(soft.get(t.lemma_.lower(), 0.0) for t in doc) / max(1, len(q.content))
-            role = _role_link(cand.span, roles)
+            role = _role_link(cand.span, q)
             cand.score = (
-                0.45 * cand.dense + 0.25 * cand.lexical + 0.1 * cand.score_prior
+                0.35 * cand.dense + 0.35 * cand.lexical + 0.1 * cand.score_prior
                 + 0.25 * covered + 0.1 * min(1.0, soft_share) + 0.5 * role
                 - 0.2 * extract.conflicts(q, doc)
             )
-            if q.typed:
-                cand.score += 0.1 if cand.span is not None and cand.span.typed else -0.2
+            if q.typed:  # a name of the wanted kind, in the slot the question asks about
+                typed = cand.span is not None and cand.span.typed
+                cand.score += (0.1 if role > 0 else -0.1) if typed else -0.2
             if cand.span is not None:
                 cand.score += 0.05 * max(-1.0, min(1.0, cand.span.score))
 
@@ -209,6 +212,16 @@ class Answerer:
             total += 0.67 if k in before else 0.0
         return total / len(wanted)
 
+    def _similar(self, word: str, other: str) -> float:
+        """Return how surely two words mean the same idea (1 when equal, 0 when unrelated)."""
+        if word == other:
+            return 1.0
+        for w in (word, other):
+            if w not in self._word_vectors:
+                self._word_vectors[w] = self.store.embedder.embed_small([w])[0]
+        sim = float(self._word_vectors[word] @ self._word_vectors[other])
+        return 0.0 if sim < SOFT_MATCH else min(1.0, (sim - SOFT_FLOOR) / (SOFT_SAME - SOFT_FLOOR))
+
     def _soft_matches(self, q: Question, docs: list[Any]) -> dict[str, float]:
         """Return sentence lemmas close in meaning to a question word that they do not repeat."""
         q_words = [w for w in q.content if w.isalpha()]
@@ -220,12 +233,18 @@ class Answerer:
             return {}
         missing = [w for w in q_words + words if w not in self._word_vectors]
         if missing:
-            for w, v in zip(missing, self.store.embedder.embed(missing), strict=True):
+            for w, v in zip(missing, self.store.embedder.embed_small(missing), strict=True):
                 self._word_vectors[w] = v
         qv = np.vstack([self._word_vectors[w] for w in q_words])
         wv = np.vstack([self._word_vectors[w] for w in words])
         sims = (wv @ qv.T).max(axis=1)
-        return {w: float(s) for w, s in zip(words, sims, strict=True) if s >= SOFT_MATCH}
+        # MiniLM rates single words low (lead ≈ head 0.42, speak ≈ tell 0.35): rescale so the
+        # threshold means "unrelated" and 0.5 means "the same idea"
+        return {
+            w: min(1.0, (float(s) - SOFT_FLOOR) / (SOFT_SAME - SOFT_FLOOR))
+            for w, s in zip(words, sims, strict=True)
+            if s >= SOFT_MATCH
+        }
 
     # -- citing -----------------------------------------------------------------------------
 
@@ -245,8 +264,12 @@ class Answerer:
         )
 
 
-def _role_link(span: extract.Span | None, roles: dict[int, float]) -> float:
-    return span.role if span is not None else 0.0
+def _role_link(span: extract.Span | None, q: Question) -> float:
+    """Return how well the sentence's answer fills the question's slot; an answer of the
+    wrong kind (a phrase where a sum of money was asked for) fills nothing."""
+    if span is None or (q.typed and not span.typed):
+        return 0.0
+    return span.role
 
 
 def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:

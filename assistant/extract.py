@@ -10,12 +10,12 @@ words in the dependency tree are pulled up.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from assistant.question import Question
 
-_ROLE_DEPS = {"compound", "amod"}
 _OBJECT_DEPS = {"dobj", "attr", "xcomp", "ccomp", "oprd", "acomp", "pobj", "npadvmod", "nsubjpass", "agent"}
 
 
@@ -97,7 +97,7 @@ def conflicts(question: Question, doc: Any) -> int:
     return count
 
 
-def anchors(question: Question, doc: Any, soft: dict[str, float]) -> dict[int, float]:
+def anchors(question: Question, doc: Any, similar: Callable[[str, str], float]) -> dict[int, float]:
     """Return sentence tokens playing the role the wh-word hangs on, with a strength (0..1).
 
     For "Who leads Ukraine's delegation?" the wh-word is the subject of "lead": tokens meaning
@@ -108,11 +108,16 @@ def anchors(question: Question, doc: Any, soft: dict[str, float]) -> dict[int, f
     wh = next((t for t in question.doc if t.lower_ in _WH_WORDS), None)
     if wh is None:
         return {}
-    head = wh.head
-    if wh.dep_ in {"det", "advmod"} and head.pos_ in {"NOUN", "ADJ", "ADV"}:
-        head = head.head
-    while head.pos_ == "ADP" and head.head.i != head.i:
-        head = head.head
+    phrase = wh  # the wh-phrase: "which US official", "how many soldiers"
+    while (
+        phrase.dep_ in {"det", "advmod", "amod", "poss", "nummod"}
+        and phrase.head.i != phrase.i
+        and phrase.head.pos_ in {"NOUN", "PROPN", "ADJ", "ADV", "NUM"}
+    ):
+        phrase = phrase.head
+    head = phrase.head if phrase.head.i != phrase.i else phrase
+    while (head.pos_ == "ADP" or head.dep_ in {"aux", "auxpass"}) and head.head.i != head.i:
+        head = head.head  # "on which day did it begin" → begin; "what are they preparing" → preparing
     copula = next(
         (t for t in question.doc if t.lemma_ == "be" and t.dep_ not in {"aux", "auxpass"}
          and any(c.dep_ in {"attr", "nsubj"} and c.i != wh.i for c in t.children)),
@@ -125,13 +130,19 @@ def anchors(question: Question, doc: Any, soft: dict[str, float]) -> dict[int, f
     target = head.lemma_.lower()
     found: dict[int, float] = {}
     for t in doc:
-        strength = 1.0 if t.lemma_.lower() == target else soft.get(t.lemma_.lower(), 0.0)
-        if strength <= 0 or t.is_stop:
+        if t.is_stop or t.is_punct or t.pos_ not in {"VERB", "NOUN", "ADJ", "PROPN"}:
+            continue
+        strength = similar(t.lemma_.lower(), target)
+        if strength <= 0:
             continue
         own = _keys(t.subtree, skip={t.i})
         if t.dep_ in {"relcl", "acl"}:
             own |= _keys(t.head.subtree, skip={t.i})
         found[t.i] = strength * (_overlap(arg_keys, own) if arg_keys else 1.0)
+    if question.wh in {"how-many", "how-much"} and phrase.pos_ == "NOUN":
+        for t in doc:  # the counted thing: "$17m profit", "tens of thousands of soldiers"
+            if t.lemma_.lower() == phrase.lemma_.lower():
+                found[t.i] = max(found.get(t.i, 0.0), 1.0)
     return {i: v for i, v in found.items() if v > 0}
 
 
@@ -175,7 +186,7 @@ def candidates(
                 continue
             if all(key(w.text) in keys for w in ent if not w.is_punct):
                 continue  # the question's own entity is not its answer
-            span = _with_role(ent) if ent.label_ == "PERSON" else ent
+            span = _whole_words(ent)
             spans.append(_score(question, span, matches, keys, roles, typed=True))
     if not spans:
         for span in _phrases(doc, {**matches, **roles}):
@@ -186,19 +197,17 @@ def candidates(
     return spans
 
 
-def _with_role(ent: Any) -> Any:
-    """Extend a person's name left over its role words: "defence minister Rustem Umerov"."""
-    doc = ent.doc
-    start = ent.start
-    while (
-        start > 0
-        and doc[start - 1].dep_ in _ROLE_DEPS
-        and doc[start - 1].is_lower
-        and doc[start - 1].head.i >= ent.start - 1
-        and doc[start - 1].head.i < ent.end
-    ):
+def _whole_words(span: Any) -> Any:
+    """Extend a span over characters glued to it without a space: "£" "2" "m" → "£2m"."""
+    doc = span.doc
+    start, end = span.start, span.end
+    while start > 0 and not doc[start - 1].whitespace_ and not doc[start - 1].is_punct | doc[start - 1].is_currency:
         start -= 1
-    return doc[start : ent.end]
+    while start > 0 and doc[start - 1].is_currency and not doc[start - 1].whitespace_:
+        start -= 1
+    while end < len(doc) and not doc[end - 1].whitespace_ and not doc[end].is_punct:
+        end += 1
+    return doc[start:end]
 
 
 def _phrases(doc: Any, matches: dict[int, float]) -> list[Any]:
@@ -247,6 +256,15 @@ def _score(
     score = 0.5 if typed else 0.0
     inside = set(range(span.start, span.end))
     role = _linked(span, roles, inside)
+    if (
+        question.asks_subject and not roles and span.root.dep_ in {"nsubj", "nsubjpass"}
+        and span.root.head.dep_ == "ROOT"
+    ):
+        role = max(role, 0.3)  # nothing echoes the question's verb: its subject is the best guess
+    if not typed and question.head_noun and any(
+        t.pos_ == "PROPN" and key(t.text) not in keys for t in span
+    ):
+        score += 0.2  # "which player" wants a name, "what meeting" a named meeting
     score += 0.6 * role
     if typed and question.head_noun and _counts(span, question.head_noun):
         score += 0.3
@@ -284,4 +302,8 @@ def _linked(span: Any, matches: dict[int, float], inside: set[int]) -> float:
         for child in token.children:
             if child.i not in inside and child.i in matches:
                 best = max(best, 0.8 * matches[child.i])
+            if child.pos_ == "ADP":  # "thousands of soldiers"
+                for grand in child.children:
+                    if grand.i not in inside and grand.i in matches:
+                        best = max(best, 0.8 * matches[grand.i])
     return best

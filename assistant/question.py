@@ -45,6 +45,7 @@ class Question:
     content: tuple[str, ...]  # content lemmas, lower-cased
     entities: tuple[tuple[str, str], ...]  # (text, label) named in the question
     doc: Any
+    asks_subject: bool = False  # the wh-phrase is the subject ("Which player returned ...?")
 
     @property
     def typed(self) -> bool:
@@ -65,7 +66,15 @@ def analyse(text: str) -> Question:
         )
     )
     entities = tuple((e.text, e.label_) for e in doc.ents)
-    return Question(text, wh, expected, head, content, entities, doc)
+    return Question(text, wh, expected, head, content, entities, doc, _asks_subject(doc))
+
+
+def _asks_subject(doc: Any) -> bool:
+    for token in doc:
+        if token.lower_ in _WH:
+            phrase = token.head if token.dep_ in {"det", "advmod"} else token
+            return bool(phrase.dep_ in {"nsubj", "nsubjpass"})
+    return False
 
 
 def _answer_type(doc: Any, lower: str) -> tuple[str, frozenset[str], str]:

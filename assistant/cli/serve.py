@@ -12,6 +12,7 @@ from assistant.cli.common import IndexOption, ModelOption, fail
 
 if TYPE_CHECKING:
     from assistant import Assistant
+    from assistant.warm import WarmServer
     from ui.worker import Worker
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
@@ -76,11 +77,30 @@ def serve(
     typer.echo(f"Open {local_url}" + ("  (login required)" if logins else ""))
     if share_url:
         typer.echo(f"Public link: {share_url}")
+    warm = _warm_socket(worker, bot)
     typer.echo("Press Ctrl+C to stop.")
     try:
         app.block_thread()
     finally:
+        if warm is not None:
+            warm.close()
         worker.shutdown()
+
+
+def _warm_socket(worker: Worker, bot: Assistant) -> WarmServer | None:
+    """Let `byline ask` on the same index answer from this already-warm process."""
+    from assistant import Filters
+    from assistant.warm import WarmServer
+
+    def handle(question: str, filters: dict[str, str | None]) -> dict[str, object]:
+        answer = worker.run(bot.ask, question, filters=Filters(**filters))
+        return answer.to_dict()
+
+    try:
+        return WarmServer(bot.store.path, handle).start()
+    except OSError as exc:
+        typer.secho(f"note: `byline ask` will not reuse this process ({exc})", fg="yellow", err=True)
+        return None
 
 
 def _add(worker: Worker, bot: Assistant, paths: list[Path]) -> None:
