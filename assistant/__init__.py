@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from assistant.assistant import Assistant, Filters
     from assistant.conversation import Conversation
-    from assistant.evaluate import evaluate
+    from assistant.evaluation import evaluate
     from assistant.settings import Settings
     from assistant.types import AddReport, Answer, ArticleInfo, Citation, IndexStats
     from index.errors import BylineError, IndexCorrupt, IndexMismatch, IndexNotFound
@@ -26,7 +26,7 @@ _WHERE = {
     "Filters": "assistant.assistant",
     "Conversation": "assistant.conversation",
     "Settings": "assistant.settings",
-    "evaluate": "assistant.evaluate",
+    "evaluate": "assistant.evaluation",
     "AddReport": "assistant.types",
     "Answer": "assistant.types",
     "ArticleInfo": "assistant.types",

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.question import Question
+from assistant.question import MONEY, Question
 
 _OBJECT_DEPS = {"dobj", "attr", "xcomp", "ccomp", "oprd", "acomp", "pobj", "npadvmod", "nsubjpass", "agent"}
 
@@ -118,6 +118,9 @@ def anchors(question: Question, doc: Any, similar: Callable[[str, str], float]) 
     head = phrase.head if phrase.head.i != phrase.i else phrase
     while (head.pos_ == "ADP" or head.dep_ in {"aux", "auxpass"}) and head.head.i != head.i:
         head = head.head  # "on which day did it begin" → begin; "what are they preparing" → preparing
+    if head.lemma_ in {"do", "have"}:  # misparsed "How much did the tunnel cost?": the last content word
+        content = [t for t in question.doc if t.pos_ in {"VERB", "NOUN"} and t.i > phrase.i and not t.is_stop]
+        head = content[-1] if content else head
     copula = next(
         (t for t in question.doc if t.lemma_ == "be" and t.dep_ not in {"aux", "auxpass"}
          and any(c.dep_ in {"attr", "nsubj"} and c.i != wh.i for c in t.children)),
@@ -187,6 +190,10 @@ def candidates(
             if all(key(w.text) in keys for w in ent if not w.is_punct):
                 continue  # the question's own entity is not its answer
             span = _whole_words(ent)
+            if ent.label_ == "CARDINAL" and question.expected == MONEY:
+                span = _with_currency(span)
+                if span.end == ent.end:
+                    continue  # a bare number is not a sum of money
             spans.append(_score(question, span, matches, keys, roles, typed=True))
     if not spans:
         for span in _phrases(doc, {**matches, **roles}):
@@ -208,6 +215,17 @@ def _whole_words(span: Any) -> Any:
     while end < len(doc) and not doc[end - 1].whitespace_ and not doc[end].is_punct:
         end += 1
     return doc[start:end]
+
+
+_CURRENCIES = {"euro", "dollar", "pound", "yen", "franc", "rupee", "yuan", "rouble", "ruble", "peso", "krona", "krone", "cent", "penny", "pence", "sterling"}
+
+
+def _with_currency(span: Any) -> Any:
+    """Extend a bare number over the currency named after it: "1.2 billion" → "1.2 billion euros"."""
+    doc = span.doc
+    if span.end < len(doc) and doc[span.end].lemma_.lower() in _CURRENCIES:
+        return doc[span.start : span.end + 1]
+    return span
 
 
 def _phrases(doc: Any, matches: dict[int, float]) -> list[Any]:

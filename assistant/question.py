@@ -12,7 +12,7 @@ PERSON = frozenset({"PERSON"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
 TIME = frozenset({"DATE", "TIME"})
 NUMBER = frozenset({"CARDINAL", "QUANTITY", "MONEY", "PERCENT"})
-MONEY = frozenset({"MONEY"})
+MONEY = frozenset({"MONEY", "CARDINAL"})  # the small model often tags "1.2 billion euros" CARDINAL
 GROUP = frozenset({"ORG", "NORP", "GPE"})
 
 # "which city", "what company": the noun after the wh-word says what kind of thing is wanted

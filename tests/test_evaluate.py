@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.evaluate import (
+from assistant.evaluation import (
     EvalRun,
     Question,
     QuestionFileError,

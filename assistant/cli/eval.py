@@ -18,7 +18,7 @@ from rich.table import Table
 from assistant.cli.common import ModelOption
 
 if TYPE_CHECKING:
-    from assistant.evaluate import Comparison, EvalRun, Threshold
+    from assistant.evaluation import Comparison, EvalRun, Threshold
     from assistant.settings import Settings
 
 _REPORT_SUFFIXES = {".html", ".htm", ".md", ".markdown"}
@@ -82,7 +82,7 @@ def eval_command(
     ),
 ) -> None:
     """Score answers against a question set: EM, F1, citations, retrieval, abstention, latency."""
-    from assistant.evaluate import compare, evaluate, load_run
+    from assistant.evaluation import compare, evaluate, load_run
     from index.errors import BylineError
 
     out, err = Console(), Console(stderr=True)
@@ -124,7 +124,7 @@ def eval_command(
 
 
 def _thresholds(fail_under: list[str], fail_over: list[str]) -> list[Threshold]:
-    from assistant.evaluate import parse_threshold
+    from assistant.evaluation import parse_threshold
     from index.errors import BylineError
 
     try:

@@ -1,6 +1,6 @@
 """Evaluation: ask every question of a test set, score the answers, compare with an earlier run.
 
-    from assistant.evaluate import evaluate
+    from assistant.evaluation import evaluate
     run = evaluate("questions.jsonl", corpus=["samples/istanbul-talks.txt"])
     print(run.summary.em, run.summary.citation_recall)
 
