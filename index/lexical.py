@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
@@ -13,8 +14,17 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+def quiet_bm25s() -> None:
+    """Undo bm25s's import-time `setLevel(DEBUG)`, which would print its progress notes."""
+    import bm25s  # noqa: F401
+
+    logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
 def tokenize(texts: list[str]) -> Any:
     """Return bm25s tokens for texts (documents or queries alike)."""
     import bm25s
+
+    quiet_bm25s()
 
     return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)

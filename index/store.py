@@ -447,7 +447,6 @@ class Writer:
         return list(grouped.items())
 
     def _write_bm25(self) -> None:
-        logging.getLogger("bm25s").setLevel(logging.WARNING)
         import bm25s
 
         from index.lexical import tokenize

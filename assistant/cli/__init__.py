@@ -29,5 +29,4 @@ def main() -> None:
         level=os.environ.get("BYLINE_LOG", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    logging.getLogger("bm25s").setLevel(logging.WARNING)
     app()
