@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 NOT_FOUND = "I couldn't find that in the indexed articles."
 RERANK = 8  # sentences parsed and examined closely per question
 SOFT_MATCH = 0.33  # word similarity (MiniLM) from which two words may mean the same thing
+SUPPORT_MARGIN = 0.2  # a second sentence is cited only if it gives the same answer, nearly as well
 SOFT_SENTENCES = 5  # sentences whose words are compared with the question's (each word costs a model call)
 SOFT_FLOOR, SOFT_SAME = 0.25, 0.5  # similarity read as "unrelated" and as "the same idea"
 _PRONOUNS = {"he", "she", "they", "his", "her", "their", "him", "them"}
@@ -95,6 +96,7 @@ class Answerer:
             c for c in ranked[1 : self.settings.top_citations * 3]
             if c.span is not None and best.span is not None
             and c.span.text.lower() == best.span.text.lower()
+            and c.span.role > 0 and c.score >= best.score - SUPPORT_MARGIN
             and c.sentence.article_id + str(c.sentence.position) != best.sentence.article_id + str(best.sentence.position)
         ][: self.settings.top_citations - 1]
         citations = tuple(self._cite(c) for c in supporting)
