@@ -32,7 +32,6 @@ class Conversation:
 
 
 _FOLLOW_UP = re.compile(r"^(and|but|what about|how about|and what about)\b[\s,]*", re.IGNORECASE)
-_PRONOUNS = {"he", "him", "his", "she", "her", "they", "them", "their", "it", "its"}
 _GROUP_LABELS = {"GPE", "NORP", "ORG", "LOC"}
 
 

@@ -68,8 +68,6 @@ class StoreOptions:
 class IndexStore:
     """Reads one generation of an index and writes the next."""
 
-    Options = StoreOptions
-
     def __init__(self, path: Path, options: StoreOptions) -> None:
         self.path = path
         self.options = options
