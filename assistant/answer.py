@@ -161,6 +161,10 @@ class Answerer:
     def _examine(self, q: Question, head: list[Candidate]) -> None:
         """Parse the top sentences; reward typed answers and shared ideas, punish contradictions."""
         docs = parse([c.sentence.text for c in head])
+        self._embed_words(
+            {t.lemma_.lower() for d in docs for t in d if t.pos_ in {"VERB", "NOUN", "ADJ", "PROPN"} and not t.is_stop}
+            | {t.lemma_.lower() for t in q.doc}
+        )
         soft = self._soft_matches(q, docs[:SOFT_SENTENCES])
         wanted = _entity_keys(q)
         article_text: dict[str, set[str]] = {}
@@ -213,6 +217,13 @@ class Answerer:
                 before = _keys_of(" ".join(s.text for s in earlier))
             total += 0.67 if k in before else 0.0
         return total / len(wanted)
+
+    def _embed_words(self, words: set[str]) -> None:
+        """Embed, in one model call, the words not seen before (word similarity reads the cache)."""
+        missing = sorted(w for w in words if w not in self._word_vectors)
+        if missing:
+            for w, v in zip(missing, self.store.embedder.embed_small(missing), strict=True):
+                self._word_vectors[w] = v
 
     def _similar(self, word: str, other: str) -> float:
         """Return how surely two words mean the same idea (1 when equal, 0 when unrelated)."""
