@@ -229,11 +229,8 @@ class Answerer:
         """Return how surely two words mean the same idea (1 when equal, 0 when unrelated)."""
         if word == other:
             return 1.0
-        for w in (word, other):
-            if w not in self._word_vectors:
-                self._word_vectors[w] = self.store.embedder.embed_small([w])[0]
-        sim = float(self._word_vectors[word] @ self._word_vectors[other])
-        return 0.0 if sim < SOFT_MATCH else min(1.0, (sim - SOFT_FLOOR) / (SOFT_SAME - SOFT_FLOOR))
+        self._embed_words({word, other})
+        return _strength(float(self._word_vectors[word] @ self._word_vectors[other]))
 
     def _soft_matches(self, q: Question, docs: list[Any]) -> dict[str, float]:
         """Return sentence lemmas close in meaning to a question word that they do not repeat."""
@@ -244,20 +241,12 @@ class Answerer:
         })
         if not q_words or not words:
             return {}
-        missing = [w for w in q_words + words if w not in self._word_vectors]
-        if missing:
-            for w, v in zip(missing, self.store.embedder.embed_small(missing), strict=True):
-                self._word_vectors[w] = v
+        self._embed_words(set(q_words) | set(words))
         qv = np.vstack([self._word_vectors[w] for w in q_words])
         wv = np.vstack([self._word_vectors[w] for w in words])
         sims = (wv @ qv.T).max(axis=1)
-        # MiniLM rates single words low (lead ≈ head 0.42, speak ≈ tell 0.35): rescale so the
-        # threshold means "unrelated" and 0.5 means "the same idea"
-        return {
-            w: min(1.0, (float(s) - SOFT_FLOOR) / (SOFT_SAME - SOFT_FLOOR))
-            for w, s in zip(words, sims, strict=True)
-            if s >= SOFT_MATCH
-        }
+        strengths = {w: _strength(float(s)) for w, s in zip(words, sims, strict=True)}
+        return {w: s for w, s in strengths.items() if s > 0}
 
     # -- citing -----------------------------------------------------------------------------
 
@@ -275,6 +264,17 @@ class Answerer:
             url=article.url if article else "", score=round(cand.score, 4), position=s.position,
             paragraph=paragraph, paragraph_start=p_start, answer_start=a_start, answer_end=a_end,
         )
+
+
+def _strength(similarity: float) -> float:
+    """Return word similarity as match strength (0 unrelated … 1 the same idea).
+
+    MiniLM rates single words low (lead ≈ head 0.42, speak ≈ tell 0.35), so the scale is
+    stretched between SOFT_FLOOR and SOFT_SAME.
+    """
+    if similarity < SOFT_MATCH:
+        return 0.0
+    return min(1.0, (similarity - SOFT_FLOOR) / (SOFT_SAME - SOFT_FLOOR))
 
 
 def _role_link(span: extract.Span | None, q: Question) -> float:

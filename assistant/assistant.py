@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -15,6 +15,7 @@ from index.errors import IndexNotFound
 from index.store import IndexStore, StoreOptions
 
 if TYPE_CHECKING:
+    from assistant.answer import Answerer
     from assistant.conversation import Conversation
 
 log = logging.getLogger(__name__)
@@ -54,7 +55,7 @@ class Assistant:
     def __init__(self, store: IndexStore, settings: Settings) -> None:
         self.store = store
         self.settings = settings
-        self._answerer: object | None = None
+        self._answerer: Answerer | None = None  # built on the first question (loads spaCy)
 
     @classmethod
     def open(
@@ -119,10 +120,7 @@ class Assistant:
         started = time.perf_counter()
         if self._answerer is None:
             self._answerer = Answerer(self.store, self.settings)
-        assert isinstance(self._answerer, Answerer)
         answer = self._answerer.answer(question, filters=filters or Filters(), history=list(history))
-        from dataclasses import replace
-
         return replace(answer, seconds=time.perf_counter() - started)
 
     def conversation(self, *, filters: Filters | None = None) -> Conversation:
@@ -137,9 +135,6 @@ class Assistant:
 
     def _reset_answerer(self) -> None:
         if self._answerer is not None:
-            from assistant.answer import Answerer
-
-            assert isinstance(self._answerer, Answerer)
             self._answerer.refresh()
 
 
