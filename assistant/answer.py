@@ -13,7 +13,7 @@ import numpy as np
 from assistant import extract
 from assistant.compose import ExtractiveComposer
 from assistant.conversation import standalone
-from assistant.nlp import parse
+from assistant.nlp import parse, preload
 from assistant.question import Question, analyse
 from assistant.retrieve import search
 from assistant.types import Answer, Citation
@@ -60,6 +60,7 @@ class Answerer:
         self.settings = settings
         self.composer = ExtractiveComposer()
         self._word_vectors: dict[str, np.ndarray] = {}
+        preload()
 
     def refresh(self) -> None:
         """Forget caches that depend on the index contents."""
@@ -78,9 +79,9 @@ class Answerer:
                 text='No articles are indexed yet — add some first ("byline index add PATH").',
             )
         asked = standalone(text, history)
-        parsed = analyse(asked)
         vector = self.store.embedder.embed_query(asked)
         hits = search(self.store, asked, vector, filters=filters, top=self.settings.top_chunks)
+        parsed = analyse(asked)
         previous = {c.article_id for _, a in history[-1:] for c in a.citations}
         ranked = self._rank(parsed, vector, hits, previous)
         base = Answer(question=question, text=NOT_FOUND, abstained=True, standalone_question=asked,

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from collections import OrderedDict
-from functools import lru_cache
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -15,13 +15,45 @@ _cache_lock = threading.Lock()
 _CACHE_SIZE = 4096
 
 
-@lru_cache(maxsize=1)
-def pipeline() -> Any:
-    """Return the spaCy English pipeline (parser and named entities)."""
-    import spacy
+_loaded: list[Any] = []
+_load_lock = threading.Lock()
 
-    log.info("loading spaCy pipeline %s", PIPELINE)
-    return spacy.load(PIPELINE)
+
+def pipeline() -> Any:
+    """Return the spaCy English pipeline (parser and named entities), loading it once."""
+    if not _loaded:
+        with _load_lock:
+            if not _loaded:
+                spacy = _import_spacy()
+                log.info("loading spaCy pipeline %s", PIPELINE)
+                _loaded.append(spacy.load(PIPELINE))
+    return _loaded[0]
+
+
+def preload() -> None:
+    """Start loading the pipeline in the background (about 1-2 s), so a first question's
+    embedding and search overlap with it; `pipeline()` waits for it when it is needed."""
+    if not _loaded:
+        threading.Thread(target=pipeline, name="spacy-preload", daemon=True).start()
+
+
+def _import_spacy() -> Any:
+    """Import spaCy without letting its thinc layer import torch, which this pipeline never uses.
+
+    thinc imports torch whenever it is installed: 2-4 s that a cold `byline ask` cannot afford.
+    torch stays importable afterwards for whoever needs it (sentence-transformers).
+    """
+    if "torch" in sys.modules or "thinc" in sys.modules:
+        import spacy
+
+        return spacy
+    sys.modules["torch"] = None  # type: ignore[assignment]  # makes `import torch` fail, for now
+    try:
+        import spacy
+    finally:
+        if sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]
+    return spacy
 
 
 def parse(texts: list[str]) -> list[Any]:

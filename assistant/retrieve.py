@@ -23,15 +23,11 @@ def search(
     depth: int = 50,
 ) -> list[Hit]:
     """Return the `top` passages for a question, best first, fusing dense and BM25 ranks."""
-    from llama_index.core.vector_stores.types import VectorStoreQuery
-
     if store.vector_store is None:
         return []
     depth = depth * 20 if filters.active else depth
-    dense = store.vector_store.query(
-        VectorStoreQuery(query_embedding=vector.tolist(), similarity_top_k=depth)
-    )
-    dense_ranks = {int(i): r for r, i in enumerate(dense.ids or [], start=1)}
+    dense = store.vector_store.search(vector, depth)
+    dense_ranks = {chunk_id: r for r, (chunk_id, _) in enumerate(dense, start=1)}
     lexical_ranks = _bm25_ranks(store, question, depth)
     fused: dict[int, float] = {}
     for ranks in (dense_ranks, lexical_ranks):

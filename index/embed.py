@@ -13,6 +13,8 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from index.query_encoder import QueryEncoder
+
 log = logging.getLogger(__name__)
 
 _PACKAGED = {"all-minilm-l6-v2", "sentence-transformers/all-minilm-l6-v2"}
@@ -39,7 +41,11 @@ def model_label(name: str) -> str:
 
 
 class Embedder:
-    """Turns texts into unit-length vectors with a sentence-transformers model."""
+    """Turns texts into unit-length vectors with a sentence-transformers model.
+
+    Articles go through sentence-transformers; questions and single words through the model's
+    ONNX export (`QueryEncoder`) when there is one, so answering never has to import torch.
+    """
 
     def __init__(self, model: str, *, batch_size: int = 64) -> None:
         self.model_name = model
@@ -57,14 +63,32 @@ class Embedder:
         from sentence_transformers import SentenceTransformer
 
         transformers.logging.disable_progress_bar()
+        model = SentenceTransformer(path, device="cpu")
+        if self.__dict__.get("_query_encoder") is None:
+            from index.query_encoder import QueryEncoder, export
 
-        return SentenceTransformer(path, device="cpu")
+            if export(model, path) is not None:
+                self.__dict__["_query_encoder"] = QueryEncoder.load(path)
+        return model
+
+    @cached_property
+    def _query_encoder(self) -> QueryEncoder | None:
+        from index.query_encoder import QueryEncoder
+
+        return QueryEncoder.load(resolve_model(self.model_name))
+
+    @property
+    def has_query_encoder(self) -> bool:
+        """True when questions are embedded without sentence-transformers (and torch)."""
+        return self._query_encoder is not None
 
     @property
     def dimension(self) -> int:
-        model = self._model
-        get = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get())
+        if self._query_encoder is not None:
+            return self._query_encoder.dimension
+        from index.query_encoder import model_dimension
+
+        return model_dimension(self._model)
 
     @property
     def max_tokens(self) -> int:
@@ -93,6 +117,8 @@ class Embedder:
         For a handful of short inputs a second thread costs more in hand-over than it saves, and
         on a busy machine it waits for a core: one thread was 5-10x faster at question time.
         """
+        if self._query_encoder is not None:
+            return self._query_encoder.embed(texts)
         import torch
 
         threads = torch.get_num_threads()

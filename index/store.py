@@ -35,7 +35,7 @@ import numpy as np
 from index.embed import Embedder, model_label
 from index.errors import IndexBusy, IndexCorrupt, IndexMismatch
 from index.types import Article, ArticleInfo, Chunk, IndexStats, Sentence
-from index.vector_store import FaissChunkStore
+from index.vector_store import ChunkVectors, FaissChunkStore
 
 log = logging.getLogger(__name__)
 
@@ -77,6 +77,7 @@ class IndexStore:
         self._db: sqlite3.Connection | None = None
         self._vectors: np.ndarray | None = None
         self._chunks: FaissChunkStore | None = None
+        self._attached: ChunkVectors | None = None
         self._bm25: Any = None
         self._bm25_ids: np.ndarray | None = None
         self.manifest: dict[str, Any] = {}
@@ -219,9 +220,17 @@ class IndexStore:
         return {row[0]: Chunk(*row) for row in rows}
 
     @property
-    def vector_store(self) -> FaissChunkStore | None:
-        """The llama-index VectorStore holding the chunk vectors (None while empty)."""
-        return self._chunks
+    def vector_store(self) -> ChunkVectors | None:
+        """Where retrieval searches chunk vectors: this generation's FAISS file unless attached."""
+        return self._attached if self._attached is not None else self._chunks
+
+    def attach_vector_store(self, vectors: ChunkVectors | None) -> None:
+        """Search `vectors` (e.g. a server store through LlamaIndexChunkStore) instead of FAISS.
+
+        The store must hold this index's chunk ids and vectors; None goes back to FAISS.
+        Writes still build FAISS generations: push their vectors to the server store yourself.
+        """
+        self._attached = vectors
 
     def bm25(self) -> tuple[Any, np.ndarray] | None:
         """Return the BM25 retriever over chunk texts and the chunk id of each of its documents."""
@@ -419,7 +428,7 @@ class Writer:
     def _chunk_store(self, vectors: np.ndarray) -> FaissChunkStore:
         store = self.store
         ids = [r[0] for r in self.db.execute("SELECT id FROM chunks ORDER BY id")]
-        existing = store.vector_store
+        existing = store._chunks
         if existing is not None and not self._removed_chunks:
             chunk_store = existing  # append: only the new chunks need vectors
             todo = self._new_chunks

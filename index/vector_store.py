@@ -1,33 +1,54 @@
-"""The vector-store seam: chunk vectors behind llama-index's VectorStore interface.
+"""The vector-store seam: where chunk vectors live and how retrieval searches them.
 
-Retrieval talks only to `BasePydanticVectorStore.query`/`add`/`delete_nodes`, with node ids
-equal to chunk ids (as strings) and `ref_doc_id` equal to the article id. A server store such
-as llama-index's Qdrant or Milvus store can replace `FaissChunkStore` without touching
-retrieval or the API. This one keeps an exact (flat) FAISS index for small collections and
-switches to HNSW above `exact_below` vectors; the choice is recorded in the manifest.
+Retrieval and the writer talk only to `ChunkVectors`: `search` a vector for the nearest chunk
+ids, `add_vectors`, `remove_ids`, `size`. Chunk ids are the integers of the `chunks` table and
+vectors are unit length, so scores are cosine similarities.
+
+`FaissChunkStore` is the on-disk implementation saved in every index generation: exact (flat)
+search for small collections, HNSW above `exact_below` vectors, the choice recorded in the
+manifest. Any llama-index `VectorStore` (its Qdrant, Milvus, ... integrations) plugs in through
+`LlamaIndexChunkStore` in `index/llama_store.py`. The seam is this protocol rather than
+llama-index's base class itself because importing `llama_index.core` costs 2-3 s, which a
+cold `byline ask` cannot spend on a FAISS file it can read directly.
 """
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import faiss
 import numpy as np
-from llama_index.core.schema import BaseNode
-from llama_index.core.vector_stores.types import (
-    BasePydanticVectorStore,
-    VectorStoreQuery,
-    VectorStoreQueryResult,
-)
-from pydantic import PrivateAttr
 
 log = logging.getLogger(__name__)
 
+# Chosen with benchmarks/ (hnsw_recall): recall@10 against exact search on 10,000 articles'
+# chunk vectors; see benchmarks/README.md.
 HNSW_NEIGHBOURS = 32
 HNSW_EF_CONSTRUCTION = 80
 HNSW_EF_SEARCH = 128
+
+
+class ChunkVectors(Protocol):
+    """What retrieval and the index writer need from a vector store."""
+
+    @property
+    def size(self) -> int:
+        """Number of chunk vectors held."""
+        ...
+
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """Return up to `k` (chunk id, cosine similarity) pairs nearest to `vector`, best first."""
+        ...
+
+    def add_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        """Store unit-length `vectors` under the chunk `ids`."""
+        ...
+
+    def remove_ids(self, ids: np.ndarray) -> None:
+        """Forget the vectors of the chunk `ids`."""
+        ...
 
 
 def make_faiss_index(dimension: int, expected: int, exact_below: int) -> tuple[faiss.Index, str]:
@@ -40,17 +61,13 @@ def make_faiss_index(dimension: int, expected: int, exact_below: int) -> tuple[f
     return faiss.IndexIDMap2(hnsw), f"HNSW{HNSW_NEIGHBOURS}"
 
 
-class FaissChunkStore(BasePydanticVectorStore):
-    """Chunk vectors in an on-disk FAISS index, queried through llama-index's interface."""
-
-    stores_text: bool = False
-    kind: str = "Flat"
-    exact_below: int = 200_000
-    _index: Any = PrivateAttr()
+class FaissChunkStore:
+    """Chunk vectors in a FAISS index, saved as one file per index generation."""
 
     def __init__(self, index: faiss.Index, kind: str, exact_below: int) -> None:
-        super().__init__(kind=kind, exact_below=exact_below)  # type: ignore[call-arg]
-        self._index = index
+        self._index: Any = index  # an IndexIDMap2 around a flat or HNSW index
+        self.kind = kind
+        self.exact_below = exact_below
 
     @classmethod
     def empty(cls, dimension: int, exact_below: int, expected: int = 0) -> FaissChunkStore:
@@ -68,35 +85,23 @@ class FaissChunkStore(BasePydanticVectorStore):
         return cls(index, kind, exact_below)
 
     @property
-    def client(self) -> Any:
-        return self._index
-
-    @property
     def size(self) -> int:
         return int(self._index.ntotal)
 
-    def add(self, nodes: list[BaseNode], **kwargs: Any) -> list[str]:  # type: ignore[override]
-        """Add nodes whose ids are chunk ids and whose embeddings are set; return their ids."""
-        if not nodes:
+    def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        if self.size == 0 or k <= 0:
             return []
-        vectors = np.asarray([n.get_embedding() for n in nodes], dtype=np.float32)
-        self.add_vectors(np.asarray([int(n.node_id) for n in nodes], dtype=np.int64), vectors)
-        return [n.node_id for n in nodes]
+        query = np.ascontiguousarray(np.asarray(vector, dtype=np.float32).reshape(1, -1))
+        scores, ids = self._index.search(query, min(k, self.size))
+        return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
     def add_vectors(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        """Add vectors under the given chunk ids (the fast path used when building an index)."""
         self._index.add_with_ids(np.ascontiguousarray(vectors, dtype=np.float32), ids.astype(np.int64))
 
-    def delete(self, ref_doc_id: str, **delete_kwargs: Any) -> None:
-        raise NotImplementedError("delete by article: pass its chunk ids to delete_nodes()")
-
-    def delete_nodes(
-        self, node_ids: list[str] | None = None, filters: Any = None, **delete_kwargs: Any
-    ) -> None:
-        """Remove the vectors of the given chunk ids."""
-        if not node_ids:
+    def remove_ids(self, ids: np.ndarray) -> None:
+        ids = np.asarray(ids, dtype=np.int64)
+        if not len(ids):
             return
-        ids = np.asarray([int(i) for i in node_ids], dtype=np.int64)
         if self.kind == "Flat":
             self._index.remove_ids(ids)
             return
@@ -108,21 +113,16 @@ class FaissChunkStore(BasePydanticVectorStore):
             index.add_with_ids(vectors, keep)
         self._index = index
 
-    def query(self, query: VectorStoreQuery, **kwargs: Any) -> VectorStoreQueryResult:
-        """Return the chunk ids most similar to `query.query_embedding`, best first."""
-        if query.query_embedding is None or self.size == 0:
-            return VectorStoreQueryResult(ids=[], similarities=[])
-        k = min(query.similarity_top_k, self.size)
-        vector = np.asarray([query.query_embedding], dtype=np.float32)
-        scores, ids = self._index.search(vector, k)
-        found = [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
-        return VectorStoreQueryResult(
-            ids=[str(i) for i, _ in found], similarities=[s for _, s in found]
-        )
+    def items(self) -> tuple[np.ndarray, np.ndarray]:
+        """Return every chunk id and its vector (e.g. to copy them into a server store)."""
+        if self.size == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros((0, self._index.d), dtype=np.float32)
+        ids = faiss.vector_to_array(self._index.id_map).astype(np.int64)
+        return ids, np.vstack([self._index.reconstruct(int(i)) for i in ids])
 
-    def persist(self, persist_path: str, fs: Any = None) -> None:
-        """Write the FAISS index to `persist_path`."""
-        faiss.write_index(self._index, persist_path)
+    def persist(self, path: str) -> None:
+        """Write the FAISS index to `path`."""
+        faiss.write_index(self._index, path)
 
     def grow_if_needed(self) -> None:
         """Switch from exact to HNSW search once the collection passes the threshold."""

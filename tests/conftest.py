@@ -18,6 +18,12 @@ SHARED = Path(os.environ.get("BYLINE_SHARED", ROOT.parent / "shared"))
 SEED_DEV = SHARED / "eval" / "seed-dev.jsonl"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _private_cache(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Keep the model's ONNX export (index/query_encoder.py) in a folder of this test session."""
+    os.environ["BYLINE_CACHE_DIR"] = str(tmp_path_factory.mktemp("cache"))
+
+
 @pytest.fixture(scope="session")
 def sample_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Return an index folder holding the bundled sample article (read-only for tests)."""

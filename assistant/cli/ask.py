@@ -51,6 +51,9 @@ def ask(
 
 
 def _answer_here(index: Any, model: str | None, question: str, filters: dict[str, str | None]) -> dict[str, Any]:
+    from assistant.nlp import preload
+
+    preload()  # spaCy loads while the index opens and the question is embedded and searched
     from assistant import Filters
 
     bot = open_assistant(index, model, create=False)

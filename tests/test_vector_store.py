@@ -1,0 +1,40 @@
+"""The vector-store seam: a llama-index VectorStore can stand in for the on-disk FAISS index."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from llama_index.core.vector_stores import SimpleVectorStore
+
+from assistant import Assistant
+from index.llama_store import LlamaIndexChunkStore
+from index.vector_store import FaissChunkStore
+
+QUESTION = "Who leads Ukraine's delegation?"
+
+
+def test_a_llama_index_vector_store_can_replace_faiss_for_retrieval(own_index: Path) -> None:
+    bot = Assistant.open(own_index, create=False)
+    with_faiss = bot.ask(QUESTION)
+    faiss_store = bot.store.vector_store
+    assert isinstance(faiss_store, FaissChunkStore)
+    ids, vectors = faiss_store.items()
+
+    other = LlamaIndexChunkStore(SimpleVectorStore())
+    other.add_vectors(ids, vectors)
+    bot.store.attach_vector_store(other)
+    assert other.size == faiss_store.size == len(ids) > 0
+    probe = bot.store.embedder.embed_query(QUESTION)
+    assert [i for i, _ in other.search(probe, 5)] == [i for i, _ in faiss_store.search(probe, 5)]
+
+    with_llama_index = bot.ask(QUESTION)
+    assert with_llama_index.text == with_faiss.text and "Umerov" in with_llama_index.text
+    assert [c.text for c in with_llama_index.citations] == [c.text for c in with_faiss.citations]
+
+    umerov_chunks = np.asarray(
+        [h.chunk.id for h in with_faiss.retrieved if "Umerov" in h.chunk.text], dtype=np.int64
+    )
+    other.remove_ids(umerov_chunks)
+    assert other.size == len(ids) - len(umerov_chunks)
+    assert not set(umerov_chunks) & {i for i, _ in other.search(probe, len(ids))}
