@@ -30,6 +30,7 @@ NOT_FOUND = "I couldn't find that in the indexed articles."
 RERANK = 8  # sentences parsed and examined closely per question
 SOFT_MATCH = 0.33  # word similarity (MiniLM) from which two words may mean the same thing
 SUPPORT_MARGIN = 0.2  # a second sentence is cited only if it gives the same answer, nearly as well
+WORD_CACHE_SIZE = 50_000  # word vectors kept (384 floats each: about 77 MB at most)
 SOFT_SENTENCES = 5  # sentences whose words are compared with the question's (each word costs a model call)
 SOFT_FLOOR, SOFT_SAME = 0.25, 0.5  # similarity read as "unrelated" and as "the same idea"
 _PRONOUNS = {"he", "she", "they", "his", "her", "their", "him", "them"}
@@ -223,6 +224,8 @@ class Answerer:
         """Embed, in one model call, the words not seen before (word similarity reads the cache)."""
         missing = sorted(w for w in words if w not in self._word_vectors)
         if missing:
+            if len(self._word_vectors) + len(missing) > WORD_CACHE_SIZE:
+                self._word_vectors.clear()  # a long-running server must not grow without bound
             for w, v in zip(missing, self.store.embedder.embed_small(missing), strict=True):
                 self._word_vectors[w] = v
 

@@ -373,14 +373,14 @@ def hnsw_recall(index_dir: str, corpus: str, queries: int = 500) -> dict[str, An
     began = time.perf_counter()
     _, truth = exact.search(probe, 10)
     exact_ms = (time.perf_counter() - began) * 1000 / len(probe)
-    neighbours, ef_construction = _byline_hnsw_params()
+    neighbours, ef_construction, _ = _byline_hnsw_params()
     hnsw = faiss.IndexHNSWFlat(vectors.shape[1], neighbours, faiss.METRIC_INNER_PRODUCT)
     hnsw.hnsw.efConstruction = ef_construction
     began = time.perf_counter()
     hnsw.add(vectors)
     build_s = time.perf_counter() - began
     by_ef = {}
-    for ef in (16, 32, 64, 128, 256):
+    for ef in (16, 32, 64, 128, 256, 512):
         hnsw.hnsw.efSearch = ef
         began = time.perf_counter()
         _, found = hnsw.search(probe, 10)
@@ -394,6 +394,7 @@ def hnsw_recall(index_dir: str, corpus: str, queries: int = 500) -> dict[str, An
         "queries": len(probe),
         "exact_ms_per_query": exact_ms,
         "hnsw": f"HNSW{neighbours}, efConstruction {ef_construction}",
+        "ef_search_used": _byline_hnsw_params()[2],
         "hnsw_build_s": build_s,
         "by_ef_search": by_ef,
     }
@@ -416,13 +417,14 @@ def _index_vectors(index_dir: Path) -> tuple[Any, str]:
     raise FileNotFoundError(f"no FAISS index file found under {index_dir}")
 
 
-def _byline_hnsw_params() -> tuple[int, int]:
-    try:
-        from index import vector_store
+def _byline_hnsw_params() -> tuple[int, int, int]:
+    from index import vector_store
 
-        return int(vector_store.HNSW_NEIGHBOURS), int(vector_store.HNSW_EF_CONSTRUCTION)
-    except (ImportError, AttributeError):
-        return 32, 80
+    return (
+        int(vector_store.HNSW_NEIGHBOURS),
+        int(vector_store.HNSW_EF_CONSTRUCTION),
+        int(vector_store.HNSW_EF_SEARCH),
+    )
 
 
 PHASES: dict[str, Callable[..., dict[str, Any]]] = {

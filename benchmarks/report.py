@@ -101,6 +101,12 @@ def _size_rows(s: dict[str, Any]) -> list[Row]:
         _row("`byline ask` cold start, first run, s", bc.get("first_s"), None, "{:.2f}"),
         _row("`byline ask` cold start, median, s", bc.get("median_s"), None, "{:.2f}"),
         _row(
+            "`byline ask` cold, no ONNX export yet (torch path), s",
+            get(bc, "without_onnx_export", "seconds"),
+            None,
+            "{:.2f}",
+        ),
+        _row(
             "`byline ask` with a `byline warm` process, median, s",
             get(bc, "warm_process", "median_s"),
             None,
@@ -195,7 +201,8 @@ def extra_lines(results: dict[str, Any]) -> list[str]:
             f"Exact vs {h['hnsw']} on the {h['size']:,}-article index's {h['vectors']:,} chunk "
             f"vectors, {h['queries']} corpus sentences as queries: "
             f"exact {h['exact_ms_per_query']:.2f} ms/query; {by_ef}; "
-            f"HNSW build {h['hnsw_build_s']:.1f} s."
+            f"HNSW build {h['hnsw_build_s']:.1f} s; Byline searches with efSearch "
+            f"{h.get('ef_search_used', '?')}."
         )
     return lines
 

@@ -150,8 +150,9 @@ def bench_size(n: int, args: argparse.Namespace, log: Path, results: dict[str, A
 def cold_start(index_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
     """Return `byline ask` timings from process start to printed answer: cold and warm-process.
 
-    Cold: `--no-warm`, so the process loads everything itself. Warm-process: a `byline warm`
-    process holds the models and `byline ask` answers through its socket.
+    Cold: `--no-warm`, so the process loads everything itself (the index's build left the
+    model's ONNX export in the cache). Warm-process: a `byline warm` process holds the models
+    and `byline ask` answers through its socket.
     """
     byline = shutil.which("byline", path=str(Path(sys.executable).parent)) or "byline"
     cold_argv = [byline, "ask", "--no-warm", "--index", str(index_dir), COLD_QUESTION]
@@ -173,8 +174,23 @@ def cold_start(index_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
         "first_after_dropping_page_cache": dropped,
         "median_s": statistics.median(r["seconds"] for r in runs),
         "runs": runs,
+        "without_onnx_export": without_export(cold_argv),
         "warm_process": warm_process(byline, index_dir, args),
     }
+
+
+def without_export(cold_argv: list[str]) -> dict[str, Any]:
+    """Return one `byline ask` with an empty cache: sentence-transformers embeds the question
+    (torch imported) and the process writes the ONNX export the later cold starts use."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="byline-cache-") as cache:
+        try:
+            seconds, out, rss = measure.timed_command(cold_argv, env={"BYLINE_CACHE_DIR": cache})
+        except (measure.PhaseFailed, OSError) as exc:
+            return {"error": str(exc)[-2000:]}
+    say(f"  byline ask with no ONNX export yet {seconds:.2f} s (peak RSS {rss:.0f} MB)")
+    return {"seconds": seconds, "peak_rss_mb": rss, "output": out.strip()[:500]}
 
 
 def warm_process(byline: str, index_dir: Path, args: argparse.Namespace) -> dict[str, Any]:

@@ -83,6 +83,25 @@ def test_removed_article_is_gone_from_answers(own_index: Path) -> None:
     assert not bot.remove("istanbul-talks")
 
 
+def test_collection_past_the_exact_search_threshold_switches_to_hnsw_and_keeps_answering(
+    tmp_path: Path,
+) -> None:
+    import json
+
+    settings = Settings(exact_search_below=9)  # the sample article makes 8 chunks, the wire 2 more
+    bot = Assistant.open(tmp_path / "index", settings=settings)
+    bot.add([SAMPLES])
+    manifest = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text().strip() / "manifest.json"
+    assert json.loads(manifest.read_text())["vector_index"] == "Flat"
+    bot.add([DATA / "wire.jsonl"])
+    manifest = tmp_path / "index" / (tmp_path / "index" / "CURRENT").read_text().strip() / "manifest.json"
+    assert json.loads(manifest.read_text())["vector_index"] == "HNSW32"
+    reopened = Assistant.open(tmp_path / "index", settings=settings, create=False)
+    assert "Umerov" in reopened.ask("Who leads Ukraine's delegation?").text
+    assert reopened.remove("glacier-1")
+    assert reopened.ask("How much did the new rail tunnel cost?").text == "1.2 billion euros"
+
+
 def test_killing_index_add_midway_leaves_the_previous_index_intact(own_index: Path, tmp_path: Path) -> None:
     corpus = tmp_path / "many.jsonl"
     lines = (SHARED / "corpora" / "bbc-news.jsonl").read_text().splitlines()[:600]
