@@ -61,7 +61,8 @@ class Answerer:
         self.settings = settings
         self.composer = ExtractiveComposer()
         self._word_vectors: dict[str, np.ndarray] = {}
-        preload()
+        if store.embedder.has_query_encoder:
+            preload()
 
     def refresh(self) -> None:
         """Forget caches that depend on the index contents."""
@@ -220,21 +221,24 @@ class Answerer:
             total += 0.67 if k in before else 0.0
         return total / len(wanted)
 
-    def _embed_words(self, words: set[str]) -> None:
-        """Embed, in one model call, the words not seen before (word similarity reads the cache)."""
-        missing = sorted(w for w in words if w not in self._word_vectors)
+    def _embed_words(self, words: set[str]) -> dict[str, np.ndarray]:
+        """Return the vectors of `words`, embedding the unseen ones in one model call."""
+        cache = self._word_vectors
+        missing = sorted(w for w in words if w not in cache)
         if missing:
-            if len(self._word_vectors) + len(missing) > WORD_CACHE_SIZE:
-                self._word_vectors.clear()  # a long-running server must not grow without bound
+            if len(cache) + len(missing) > WORD_CACHE_SIZE:
+                # a long-running server must not grow without bound; other threads keep the old one
+                cache = self._word_vectors = {w: cache[w] for w in words if w in cache}
             for w, v in zip(missing, self.store.embedder.embed_small(missing), strict=True):
-                self._word_vectors[w] = v
+                cache[w] = v
+        return {w: cache[w] for w in words}
 
     def _similar(self, word: str, other: str) -> float:
         """Return how surely two words mean the same idea (1 when equal, 0 when unrelated)."""
         if word == other:
             return 1.0
-        self._embed_words({word, other})
-        return _strength(float(self._word_vectors[word] @ self._word_vectors[other]))
+        vectors = self._embed_words({word, other})
+        return _strength(float(vectors[word] @ vectors[other]))
 
     def _soft_matches(self, q: Question, docs: list[Any]) -> dict[str, float]:
         """Return sentence lemmas close in meaning to a question word that they do not repeat."""
@@ -245,9 +249,9 @@ class Answerer:
         })
         if not q_words or not words:
             return {}
-        self._embed_words(set(q_words) | set(words))
-        qv = np.vstack([self._word_vectors[w] for w in q_words])
-        wv = np.vstack([self._word_vectors[w] for w in words])
+        vectors = self._embed_words(set(q_words) | set(words))
+        qv = np.vstack([vectors[w] for w in q_words])
+        wv = np.vstack([vectors[w] for w in words])
         sims = (wv @ qv.T).max(axis=1)
         strengths = {w: _strength(float(s)) for w, s in zip(words, sims, strict=True)}
         return {w: s for w, s in strengths.items() if s > 0}

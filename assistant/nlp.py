@@ -30,18 +30,37 @@ def pipeline() -> Any:
     return _loaded[0]
 
 
+_preloading: list[threading.Thread] = []
+
+
 def preload() -> None:
     """Start loading the pipeline in the background (about 1-2 s), so a first question's
-    embedding and search overlap with it; `pipeline()` waits for it when it is needed."""
-    if not _loaded:
-        threading.Thread(target=pipeline, name="spacy-preload", daemon=True).start()
+    embedding and search overlap with it; `pipeline()` waits for it when it is needed.
+
+    Only for processes that embed questions without torch (an ONNX export exists): spaCy's
+    import hides torch for its duration (see `_import_spacy`).
+    """
+    with _load_lock:
+        if _loaded or _preloading:
+            return
+        thread = threading.Thread(target=_preload, name="spacy-preload", daemon=True)
+        _preloading.append(thread)
+    thread.start()
+
+
+def _preload() -> None:
+    try:
+        pipeline()
+    except Exception as exc:  # noqa: BLE001 — the question's own pipeline() call reports it
+        log.warning("loading spaCy in the background failed: %s", exc)
 
 
 def _import_spacy() -> Any:
     """Import spaCy without letting its thinc layer import torch, which this pipeline never uses.
 
     thinc imports torch whenever it is installed: 2-4 s that a cold `byline ask` cannot afford.
-    torch stays importable afterwards for whoever needs it (sentence-transformers).
+    torch is hidden only while spaCy imports (index/embed.py waits that out before importing
+    torch itself); thinc then runs without torch support, which no pipeline here needs.
     """
     if "torch" in sys.modules or "thinc" in sys.modules:
         import spacy

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
+import time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,6 +42,20 @@ def model_label(name: str) -> str:
     return path.name if path.exists() else name
 
 
+def has_export(model: str) -> bool:
+    """Return True when questions for `model` can be embedded without torch (it was exported)."""
+    from index.query_encoder import export_folder
+
+    return (export_folder(resolve_model(model)) / "encoder.json").is_file()
+
+
+def _wait_for_torch(seconds: float = 60.0) -> None:
+    """Wait while assistant/nlp.py hides torch from spaCy's import in another thread."""
+    deadline = time.monotonic() + seconds
+    while sys.modules.get("torch", False) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+
+
 class Embedder:
     """Turns texts into unit-length vectors with a sentence-transformers model.
 
@@ -59,6 +75,7 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         log.info("loading embedding model %s", path)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        _wait_for_torch()
         import transformers
         from sentence_transformers import SentenceTransformer
 
@@ -117,8 +134,14 @@ class Embedder:
         For a handful of short inputs a second thread costs more in hand-over than it saves, and
         on a busy machine it waits for a core: one thread was 5-10x faster at question time.
         """
-        if self._query_encoder is not None:
-            return self._query_encoder.embed(texts)
+        encoder = self._query_encoder
+        if encoder is not None:
+            try:
+                return encoder.embed(texts)
+            except Exception as exc:  # noqa: BLE001 — sentence-transformers still gives the vectors
+                log.warning("the ONNX query encoder failed (%s); using sentence-transformers", exc)
+                self.__dict__["_query_encoder"] = None
+        _wait_for_torch()
         import torch
 
         threads = torch.get_num_threads()

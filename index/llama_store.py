@@ -6,7 +6,7 @@ already speaks to those stores; this adapter lets retrieval use one through the 
 chunk id too, so one chunk can be deleted on its own.
 
     store = IndexStore.open(path, settings=options)
-    store.attach_vector_store(LlamaIndexChunkStore(QdrantVectorStore(...)))
+    store.attach_vector_store(LlamaIndexChunkStore(QdrantVectorStore(...), size=n))
 """
 
 from __future__ import annotations
@@ -22,9 +22,10 @@ if TYPE_CHECKING:
 class LlamaIndexChunkStore:
     """Chunk vectors held by a llama-index `BasePydanticVectorStore`."""
 
-    def __init__(self, store: BasePydanticVectorStore) -> None:
+    def __init__(self, store: BasePydanticVectorStore, *, size: int = 0) -> None:
+        """`size`: how many chunk vectors `store` already holds (counted from there on)."""
         self.store = store
-        self._size = 0
+        self._size = size
 
     @property
     def size(self) -> int:
@@ -33,11 +34,10 @@ class LlamaIndexChunkStore:
     def search(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
         from llama_index.core.vector_stores.types import VectorStoreQuery
 
-        if k <= 0 or self._size == 0:
+        if k <= 0:
             return []
         query = VectorStoreQuery(
-            query_embedding=np.asarray(vector, dtype=np.float32).tolist(),
-            similarity_top_k=min(k, self._size),
+            query_embedding=np.asarray(vector, dtype=np.float32).tolist(), similarity_top_k=k
         )
         result = self.store.query(query)
         ids = result.ids or [n.node_id for n in result.nodes or []]

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import shutil
+import tempfile
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -53,7 +54,10 @@ def cache_dir() -> Path:
 
 
 def fingerprint(model_path: str) -> str:
-    """Return a key for a model: its path plus, for a local folder, its files' sizes and times."""
+    """Return a key for a model: its path plus, for a local folder, its files' sizes and times.
+
+    A hub name is keyed by the name alone: delete the cache folder after updating such a model.
+    """
     parts = [model_path]
     folder = Path(model_path)
     if folder.is_dir():
@@ -66,7 +70,8 @@ def fingerprint(model_path: str) -> str:
 
 def export_folder(model_path: str) -> Path:
     """Return where the export of `model_path` is (or would be) kept."""
-    return cache_dir() / "encoders" / f"{Path(model_path).name or 'model'}-{fingerprint(model_path)}"
+    name = f"{Path(model_path).name or 'model'}-{fingerprint(model_path)}-v{FORMAT}"
+    return cache_dir() / "encoders" / name
 
 
 class QueryEncoder:
@@ -80,7 +85,6 @@ class QueryEncoder:
         if config.get("format") != FORMAT:
             raise ValueError(f"{folder}: encoder format {config.get('format')}, expected {FORMAT}")
         self.pooling: str = config["pooling"]
-        self.inputs: list[str] = config["inputs"]
         self.dimension: int = config["dimension"]
         self.tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self.tokenizer.enable_truncation(max_length=config["max_tokens"])
@@ -92,6 +96,7 @@ class QueryEncoder:
         self.session = onnxruntime.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
+        self.inputs = [i.name for i in self.session.get_inputs()]
 
     @classmethod
     def load(cls, model_path: str) -> QueryEncoder | None:
@@ -138,31 +143,37 @@ def export(model: Any, model_path: str) -> Path | None:
     """
     folder = export_folder(model_path)
     if (folder / "encoder.json").is_file():
-        return folder
+        try:
+            QueryEncoder(folder)
+            return folder
+        except Exception as exc:  # noqa: BLE001 — a broken export is replaced below
+            log.warning("replacing the unreadable export in %s: %s", folder, exc)
     plan = _plan(model)
     if plan is None:
         log.info("not exporting %s: only Transformer + mean/CLS/max pooling is exported", model_path)
         return None
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
+    tmp: Path | None = None
     try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
         _write(model, plan, tmp)
         gap = _largest_gap(model, QueryEncoder(tmp))
         if gap > MAX_DIFFERENCE:
             log.warning("not using the ONNX export of %s: vectors differ by %.2g", model_path, gap)
-            shutil.rmtree(tmp, ignore_errors=True)
             return None
-        try:
-            tmp.rename(folder)
-        except OSError:  # another process exported it first
-            shutil.rmtree(tmp, ignore_errors=True)
+        if (folder / "encoder.json").is_file():
+            return folder  # another process exported it meanwhile
+        shutil.rmtree(folder, ignore_errors=True)  # a broken or partial earlier export
+        tmp.rename(folder)
+        tmp = None
         log.info("exported %s for questions to %s (largest gap %.1g)", model_path, folder, gap)
         return folder
     except Exception as exc:  # noqa: BLE001 — questions still work through sentence-transformers
         log.warning("could not export %s to ONNX: %s", model_path, exc)
-        shutil.rmtree(tmp, ignore_errors=True)
         return None
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _plan(model: Any) -> dict[str, Any] | None:
@@ -205,7 +216,6 @@ def _write(model: Any, plan: dict[str, Any], folder: Path) -> None:
     tokenizer.backend_tokenizer.save(str(folder / "tokenizer.json"))
     config = plan | {
         "format": FORMAT,
-        "inputs": inputs,
         "dimension": int(model_dimension(model)),
         "max_tokens": int(model.max_seq_length),
         "pad_id": int(tokenizer.pad_token_id),

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 
-from assistant import Assistant
 from index.embed import Embedder, resolve_model
-from index.query_encoder import export_folder
+from index.query_encoder import _pool, export_folder
 
 TEXTS = [
     "Who leads Ukraine's delegation?",
@@ -58,12 +57,27 @@ def test_cli_ask_answers_without_importing_torch_transformers_or_llama_index(
     assert imported == "IMPORTED:", f"a cold `byline ask` imported {imported}"
 
 
-def test_answering_without_an_export_falls_back_to_sentence_transformers_and_writes_one(
-    own_index: Path,
+def test_cli_ask_with_no_export_answers_through_sentence_transformers_and_writes_one(
+    sample_index: Path, tmp_path: Path
 ) -> None:
-    folder = export_folder(resolve_model("all-MiniLM-L6-v2"))
-    shutil.rmtree(folder, ignore_errors=True)
-    bot = Assistant.open(own_index, create=False)
-    answer = bot.ask("Who leads Ukraine's delegation?")
-    assert "Umerov" in answer.text
-    assert (folder / "model.onnx").is_file() and (folder / "encoder.json").is_file()
+    cache = tmp_path / "empty-cache"
+    env = {**os.environ, "BYLINE_CACHE_DIR": str(cache)}
+    run = [sys.executable, "-c", _PROBE, "ask", "--no-warm", "--index", str(sample_index),
+           "Who leads Ukraine's delegation?"]
+    out = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True, env=env).stdout
+    assert "Umerov" in out.splitlines()[0]
+    assert "torch" in out.rstrip().splitlines()[-1]  # this once, the question needed torch
+    exports = [f.parent for f in (cache / "encoders").glob("*/encoder.json")]
+    assert [f.name for f in exports] == [export_folder(resolve_model("all-MiniLM-L6-v2")).name]
+    assert (exports[0] / "model.onnx").is_file()
+    out = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True, env=env).stdout
+    assert "Umerov" in out.splitlines()[0] and out.rstrip().splitlines()[-1] == "IMPORTED:"
+
+
+def test_onnx_outputs_are_pooled_as_sentence_transformers_pools() -> None:
+    hidden = np.array([[[1.0, 0.0], [3.0, 4.0], [100.0, 100.0]]])  # one text, 3rd token padding
+    mask = np.array([[1, 1, 0]])
+    expected = {"mean": [2.0, 2.0], "cls": [1.0, 0.0], "max": [3.0, 4.0]}
+    for pooling, vector in expected.items():
+        unit = np.asarray(vector) / np.linalg.norm(vector)
+        assert np.allclose(_pool(hidden, mask, pooling)[0], unit), pooling

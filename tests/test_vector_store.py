@@ -35,6 +35,7 @@ def test_a_llama_index_vector_store_can_replace_faiss_for_retrieval(own_index: P
     umerov_chunks = np.asarray(
         [h.chunk.id for h in with_faiss.retrieved if "Umerov" in h.chunk.text], dtype=np.int64
     )
+    assert len(umerov_chunks) > 0
     other.remove_ids(umerov_chunks)
     assert other.size == len(ids) - len(umerov_chunks)
     assert not set(umerov_chunks) & {i for i, _ in other.search(probe, len(ids))}

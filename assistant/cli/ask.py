@@ -52,8 +52,11 @@ def ask(
 
 def _answer_here(index: Any, model: str | None, question: str, filters: dict[str, str | None]) -> dict[str, Any]:
     from assistant.nlp import preload
+    from assistant.settings import Settings
+    from index.embed import has_export
 
-    preload()  # spaCy loads while the index opens and the question is embedded and searched
+    if has_export(Settings.from_env(model=model).model):
+        preload()  # spaCy loads while the index opens and the question is embedded and searched
     from assistant import Filters
 
     bot = open_assistant(index, model, create=False)
