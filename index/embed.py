@@ -82,10 +82,9 @@ class Embedder:
         transformers.logging.disable_progress_bar()
         model = SentenceTransformer(path, device="cpu")
         if self.__dict__.get("_query_encoder") is None:
-            from index.query_encoder import QueryEncoder, export
+            from index.query_encoder import export
 
-            if export(model, path) is not None:
-                self.__dict__["_query_encoder"] = QueryEncoder.load(path)
+            self.__dict__["_query_encoder"] = export(model, path)
         return model
 
     @cached_property

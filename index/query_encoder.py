@@ -136,16 +136,15 @@ def _pool(hidden: np.ndarray, mask: np.ndarray, pooling: str) -> NDArray[np.floa
     return np.asarray(vectors, dtype=np.float32)
 
 
-def export(model: Any, model_path: str) -> Path | None:
-    """Export a loaded SentenceTransformer for questions; return its folder, or None if unfit.
+def export(model: Any, model_path: str) -> QueryEncoder | None:
+    """Export a loaded SentenceTransformer for questions; return its encoder, or None if unfit.
 
     Written to a temporary folder and renamed into place, so a crash leaves no half export.
     """
     folder = export_folder(model_path)
     if (folder / "encoder.json").is_file():
         try:
-            QueryEncoder(folder)
-            return folder
+            return QueryEncoder(folder)
         except Exception as exc:  # noqa: BLE001 — a broken export is replaced below
             log.warning("replacing the unreadable export in %s: %s", folder, exc)
     plan = _plan(model)
@@ -157,17 +156,18 @@ def export(model: Any, model_path: str) -> Path | None:
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
         _write(model, plan, tmp)
-        gap = _largest_gap(model, QueryEncoder(tmp))
+        encoder = QueryEncoder(tmp)  # loaded into memory: still valid once the folder is renamed
+        gap = _largest_gap(model, encoder)
         if gap > MAX_DIFFERENCE:
             log.warning("not using the ONNX export of %s: vectors differ by %.2g", model_path, gap)
             return None
         if (folder / "encoder.json").is_file():
-            return folder  # another process exported it meanwhile
+            return encoder  # another process exported it meanwhile
         shutil.rmtree(folder, ignore_errors=True)  # a broken or partial earlier export
         tmp.rename(folder)
         tmp = None
         log.info("exported %s for questions to %s (largest gap %.1g)", model_path, folder, gap)
-        return folder
+        return encoder
     except Exception as exc:  # noqa: BLE001 — questions still work through sentence-transformers
         log.warning("could not export %s to ONNX: %s", model_path, exc)
         return None
