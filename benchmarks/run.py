@@ -112,13 +112,17 @@ def bench_size(n: int, args: argparse.Namespace, log: Path, results: dict[str, A
     record(
         "encode", phase("encode_ceiling", log, corpus=str(info.path), at_least=args.encode_sample)
     )
+    def build(key: str, folder: Path, **kwargs: Any) -> None:
+        """Index the corpus into `folder` (phase `key`), or reuse an earlier run's with --reuse."""
+        if args.reuse and folder.exists() and key in earlier:
+            record(key, earlier[key] | {"reused_from_earlier_run": True})
+            return
+        shutil.rmtree(folder, ignore_errors=True)
+        figures = phase(key, log, corpus=str(info.path), **kwargs)
+        record(key, figures | {"bytes_on_disk": measure.bytes_on_disk(folder)})
+
     byline_dir = args.work / f"byline-{n}"
-    if args.reuse and byline_dir.exists() and "byline_index" in earlier:
-        record("byline_index", earlier["byline_index"] | {"reused_from_earlier_run": True})
-    else:
-        shutil.rmtree(byline_dir, ignore_errors=True)
-        figures = phase("byline_index", log, corpus=str(info.path), index_dir=str(byline_dir))
-        record("byline_index", figures | {"bytes_on_disk": measure.bytes_on_disk(byline_dir)})
+    build("byline_index", byline_dir, index_dir=str(byline_dir))
     record(
         "byline_ask",
         phase(
@@ -129,12 +133,7 @@ def bench_size(n: int, args: argparse.Namespace, log: Path, results: dict[str, A
     if args.skip_baseline:
         return
     baseline_dir = args.work / f"baseline-{n}"
-    if args.reuse and baseline_dir.exists() and "baseline_index" in earlier:
-        record("baseline_index", earlier["baseline_index"] | {"reused_from_earlier_run": True})
-    else:
-        shutil.rmtree(baseline_dir, ignore_errors=True)
-        figures = phase("baseline_index", log, corpus=str(info.path), persist_dir=str(baseline_dir))
-        record("baseline_index", figures | {"bytes_on_disk": measure.bytes_on_disk(baseline_dir)})
+    build("baseline_index", baseline_dir, persist_dir=str(baseline_dir))
     record(
         "baseline_query",
         phase(
