@@ -1,4 +1,4 @@
-"""Byline's public API: `from assistant import Assistant`.
+"""Byline's public API: `from byline import Assistant`.
 
     bot = Assistant.open("my-index")
     answer = bot.ask("Who leads Ukraine's delegation?")
@@ -14,28 +14,28 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from assistant.assistant import Assistant, Filters
-    from assistant.conversation import Conversation
-    from assistant.evaluation import evaluate
-    from assistant.settings import Settings
-    from assistant.types import AddReport, Answer, ArticleInfo, Citation, IndexStats
-    from index.errors import BylineError, IndexCorrupt, IndexMismatch, IndexNotFound
+    from byline.assistant import Assistant, Filters
+    from byline.conversation import Conversation
+    from byline.evaluation import evaluate
+    from byline.settings import Settings
+    from byline.types import AddReport, Answer, ArticleInfo, Citation, IndexStats
+    from byline.index.errors import BylineError, IndexCorrupt, IndexMismatch, IndexNotFound
 
 _WHERE = {
-    "Assistant": "assistant.assistant",
-    "Filters": "assistant.assistant",
-    "Conversation": "assistant.conversation",
-    "Settings": "assistant.settings",
-    "evaluate": "assistant.evaluation",
-    "AddReport": "assistant.types",
-    "Answer": "assistant.types",
-    "ArticleInfo": "assistant.types",
-    "Citation": "assistant.types",
-    "IndexStats": "assistant.types",
-    "BylineError": "index.errors",
-    "IndexCorrupt": "index.errors",
-    "IndexMismatch": "index.errors",
-    "IndexNotFound": "index.errors",
+    "Assistant": "byline.assistant",
+    "Filters": "byline.assistant",
+    "Conversation": "byline.conversation",
+    "Settings": "byline.settings",
+    "evaluate": "byline.evaluation",
+    "AddReport": "byline.types",
+    "Answer": "byline.types",
+    "ArticleInfo": "byline.types",
+    "Citation": "byline.types",
+    "IndexStats": "byline.types",
+    "BylineError": "byline.index.errors",
+    "IndexCorrupt": "byline.index.errors",
+    "IndexMismatch": "byline.index.errors",
+    "IndexNotFound": "byline.index.errors",
 }
 __all__ = sorted(_WHERE)
 
@@ -45,4 +45,4 @@ def __getattr__(name: str) -> Any:
         value = getattr(import_module(_WHERE[name]), name)
         globals()[name] = value
         return value
-    raise AttributeError(f"module 'assistant' has no attribute {name!r}")
+    raise AttributeError(f"module 'byline' has no attribute {name!r}")

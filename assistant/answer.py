@@ -10,19 +10,19 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from assistant import extract
-from assistant.compose import ExtractiveComposer
-from assistant.conversation import standalone
-from assistant.nlp import parse, preload
-from assistant.question import Question, analyse
-from assistant.retrieve import search
-from assistant.types import Answer, Citation
-from index.types import Hit, Sentence
+from byline import extract
+from byline.compose import ExtractiveComposer
+from byline.conversation import standalone
+from byline.nlp import parse, preload
+from byline.question import Question, analyse
+from byline.retrieve import search
+from byline.types import Answer, Citation
+from byline.index.types import Hit, Sentence
 
 if TYPE_CHECKING:
-    from assistant.assistant import Filters
-    from assistant.settings import Settings
-    from index.store import IndexStore
+    from byline.assistant import Filters
+    from byline.settings import Settings
+    from byline.index.store import IndexStore
 
 log = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:
 
 
 def _stems(text: str) -> set[str]:
-    from index.lexical import _stemmer
+    from byline.index.lexical import _stemmer
 
     words = [w.lower() for w in _WORD.findall(text)]
     return set(_stemmer().stemWords(words)) | {extract.key(w) for w in words}

@@ -9,14 +9,14 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from assistant.settings import Settings
-from assistant.types import AddReport, Answer, ArticleInfo, IndexStats
-from index.errors import IndexNotFound
-from index.store import IndexStore, StoreOptions
+from byline.settings import Settings
+from byline.types import AddReport, Answer, ArticleInfo, IndexStats
+from byline.index.errors import IndexNotFound
+from byline.index.store import IndexStore, StoreOptions
 
 if TYPE_CHECKING:
-    from assistant.answer import Answerer
-    from assistant.conversation import Conversation
+    from byline.answer import Answerer
+    from byline.conversation import Conversation
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +81,7 @@ class Assistant:
 
     def add(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> AddReport:
         """Index the articles in `paths` (files or folders); return what was added, skipped, failed."""
-        from index.indexer import add_paths
+        from byline.index.indexer import add_paths
 
         report = add_paths(self.store, [Path(p) for p in paths], progress=progress)
         self._reset_answerer()
@@ -115,7 +115,7 @@ class Assistant:
         `history` holds earlier (question, answer) turns of a conversation, so follow-ups such
         as "And Russia's?" are understood; `Conversation` keeps it for you.
         """
-        from assistant.answer import Answerer
+        from byline.answer import Answerer
 
         started = time.perf_counter()
         if self._answerer is None:
@@ -125,7 +125,7 @@ class Assistant:
 
     def conversation(self, *, filters: Filters | None = None) -> Conversation:
         """Return a conversation: ask() calls that remember the earlier turns."""
-        from assistant.conversation import Conversation
+        from byline.conversation import Conversation
 
         return Conversation(self, filters=filters)
 

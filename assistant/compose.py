@@ -13,8 +13,8 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from assistant.types import Citation
-from prompts import load
+from byline.types import Citation
+from byline.prompts import load
 
 
 class Composer(Protocol):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from assistant.types import Answer
+from byline.types import Answer
 
 if TYPE_CHECKING:
-    from assistant.assistant import Assistant, Filters
+    from byline.assistant import Assistant, Filters
 
 
 class Conversation:
@@ -44,7 +44,7 @@ def standalone(question: str, history: list[tuple[str, Answer]]) -> str:
     """
     if not history:
         return question
-    from assistant.nlp import parse
+    from byline.nlp import parse
 
     prev_q, prev_a = history[-1]
     prev_q = prev_a.standalone_question or prev_q

@@ -1,6 +1,6 @@
 """Evaluation: ask every question of a test set, score the answers, compare with an earlier run.
 
-    from assistant.evaluation import evaluate
+    from byline.evaluation import evaluate
     run = evaluate("questions.jsonl", corpus=["samples/istanbul-talks.txt"])
     print(run.summary.em, run.summary.citation_recall)
 
@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from assistant import metrics
-from index.errors import BylineError
+from byline import metrics
+from byline.index.errors import BylineError
 
 if TYPE_CHECKING:
-    from assistant.assistant import Assistant
-    from assistant.settings import Settings
-    from assistant.types import Answer
+    from byline.assistant import Assistant
+    from byline.settings import Settings
+    from byline.types import Answer
 
 log = logging.getLogger(__name__)
 
@@ -461,7 +461,7 @@ def _open(
     progress: Progress | None,
 ) -> Iterator[tuple[Assistant, str, float, list[str]]]:
     """Yield the assistant to ask, what it searches, seconds spent indexing, files not indexed."""
-    from assistant.assistant import Assistant
+    from byline.assistant import Assistant
 
     if bot is not None:
         yield bot, f"index {bot.stats().path}", 0.0, []

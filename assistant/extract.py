@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.question import MONEY, Question
+from byline.question import MONEY, Question
 
 _OBJECT_DEPS = {"dobj", "attr", "xcomp", "ccomp", "oprd", "acomp", "pobj", "npadvmod", "nsubjpass", "agent"}
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from assistant.nlp import parse
+from byline.nlp import parse
 
 PERSON = frozenset({"PERSON"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})

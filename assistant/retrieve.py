@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from index.lexical import tokenize
-from index.types import Hit
+from byline.index.lexical import tokenize
+from byline.index.types import Hit
 
 if TYPE_CHECKING:
-    from assistant.assistant import Filters
-    from index.store import IndexStore
+    from byline.assistant import Filters
+    from byline.index.store import IndexStore
 
 log = logging.getLogger(__name__)
 RRF_K = 60  # the usual reciprocal-rank-fusion constant: rank 1 and rank 10 stay comparable

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from index.types import AddReport, Article, ArticleInfo, Chunk, Failure, Hit, IndexStats, Sentence
+from byline.index.types import AddReport, Article, ArticleInfo, Chunk, Failure, Hit, IndexStats, Sentence
 
 __all__ = [
     "AddReport",

@@ -110,7 +110,7 @@ def _torch_threads() -> int:
 def byline_index(corpus: str, index_dir: str) -> dict[str, Any]:
     """Return how long Byline took to index `corpus` into `index_dir`, and the index it made."""
     started = time.perf_counter()
-    from assistant import Assistant, Settings
+    from byline import Assistant, Settings
 
     imported = time.perf_counter()
     bot = Assistant.open(index_dir, settings=Settings.from_env(), create=True)
@@ -156,7 +156,7 @@ def byline_reindex(folder: str, index_dir: str) -> dict[str, Any]:
     """Return the time and model work of re-adding a mostly indexed folder to `index_dir`."""
     from sentence_transformers import SentenceTransformer
 
-    from assistant import Assistant, Settings
+    from byline import Assistant, Settings
 
     encoded = {"calls": 0, "texts": 0}
     original = SentenceTransformer.encode
@@ -186,7 +186,7 @@ def byline_reindex(folder: str, index_dir: str) -> dict[str, Any]:
 def byline_ask(index_dir: str, eval_path: str, repeat: int = 1) -> dict[str, Any]:
     """Return Byline's warm answer latency over the question list and its answer quality."""
     started = time.perf_counter()
-    from assistant import Assistant, Settings
+    from byline import Assistant, Settings
 
     imported = time.perf_counter()
     bot = Assistant.open(index_dir, settings=Settings.from_env(), create=False)
@@ -269,7 +269,7 @@ def byline_profile(index_dir: str, question: str, top: int = 25) -> dict[str, An
     import io
     import pstats
 
-    from assistant import Assistant, Settings
+    from byline import Assistant, Settings
 
     bot = Assistant.open(index_dir, settings=Settings.from_env(), create=False)
     # Warm: models loaded by other questions, but nothing cached for this one.
@@ -418,7 +418,7 @@ def _index_vectors(index_dir: Path) -> tuple[Any, str]:
 
 
 def _byline_hnsw_params() -> tuple[int, int, int]:
-    from index import vector_store
+    from byline.index import vector_store
 
     return (
         int(vector_store.HNSW_NEIGHBOURS),

@@ -310,7 +310,7 @@ def ensure_query_export() -> None:
     The cold-start rows measure a machine where Byline has indexed before; the row "no ONNX
     export yet" measures one where it has not.
     """
-    code = "from index.embed import Embedder; Embedder('all-MiniLM-L6-v2').dimension"
+    code = "from byline.index.embed import Embedder; Embedder('all-MiniLM-L6-v2').dimension"
     subprocess.run([sys.executable, "-c", code], cwd=ROOT, check=True, capture_output=True)
 
 

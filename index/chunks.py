@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.types import Chunk, Sentence
+from byline.index.types import Chunk, Sentence
 
 
 def make_chunks(sentences: list[Sentence], text: str, *, size: int, overlap: int, first_id: int) -> list[Chunk]:

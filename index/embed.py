@@ -15,7 +15,7 @@ import numpy as np
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-    from index.query_encoder import QueryEncoder
+    from byline.index.query_encoder import QueryEncoder
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ def model_label(name: str) -> str:
 
 def has_export(model: str) -> bool:
     """Return True when questions for `model` can be embedded without torch (it was exported)."""
-    from index.query_encoder import export_folder
+    from byline.index.query_encoder import export_folder
 
     return (export_folder(resolve_model(model)) / "encoder.json").is_file()
 
@@ -82,14 +82,14 @@ class Embedder:
         transformers.logging.disable_progress_bar()
         model = SentenceTransformer(path, device="cpu")
         if self.__dict__.get("_query_encoder") is None:
-            from index.query_encoder import export
+            from byline.index.query_encoder import export
 
             self.__dict__["_query_encoder"] = export(model, path)
         return model
 
     @cached_property
     def _query_encoder(self) -> QueryEncoder | None:
-        from index.query_encoder import QueryEncoder
+        from byline.index.query_encoder import QueryEncoder
 
         return QueryEncoder.load(resolve_model(self.model_name))
 
@@ -102,7 +102,7 @@ class Embedder:
     def dimension(self) -> int:
         if self._query_encoder is not None:
             return self._query_encoder.dimension
-        from index.query_encoder import model_dimension
+        from byline.index.query_encoder import model_dimension
 
         return model_dimension(self._model)
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import numpy as np
 
-from index.chunks import make_chunks
-from index.readers import content_hash, read_paths
-from index.sentences import split_sentences
-from index.store import IndexStore, Writer
-from index.types import AddReport, Article, ArticleInfo, Failure
+from byline.index.chunks import make_chunks
+from byline.index.readers import content_hash, read_paths
+from byline.index.sentences import split_sentences
+from byline.index.store import IndexStore, Writer
+from byline.index.types import AddReport, Article, ArticleInfo, Failure
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from index.clean import clean, paragraphs
-from index.types import Article, Failure
+from byline.index.clean import clean, paragraphs
+from byline.index.types import Article, Failure
 
 log = logging.getLogger(__name__)
 

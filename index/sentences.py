@@ -6,7 +6,7 @@ import re
 
 import blingfire
 
-from index.types import Sentence
+from byline.index.types import Sentence
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")
 # blingfire ends a sentence after an opening quote's sentence-final punctuation inside quotes

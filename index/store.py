@@ -32,10 +32,10 @@ from typing import Any
 
 import numpy as np
 
-from index.embed import Embedder, model_label
-from index.errors import IndexBusy, IndexCorrupt, IndexMismatch
-from index.types import Article, ArticleInfo, Chunk, IndexStats, Sentence
-from index.vector_store import ChunkVectors, FaissChunkStore
+from byline.index.embed import Embedder, model_label
+from byline.index.errors import IndexBusy, IndexCorrupt, IndexMismatch
+from byline.index.types import Article, ArticleInfo, Chunk, IndexStats, Sentence
+from byline.index.vector_store import ChunkVectors, FaissChunkStore
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +98,7 @@ class IndexStore:
         elif path.exists() and any(path.iterdir()) and not _only_generations(path):
             raise IndexCorrupt(path, "the folder exists but holds no CURRENT file")
         elif not create:
-            from index.errors import IndexNotFound
+            from byline.index.errors import IndexNotFound
 
             raise IndexNotFound(path)
         return store
@@ -456,7 +456,7 @@ class Writer:
     def _write_bm25(self) -> None:
         import bm25s
 
-        from index.lexical import tokenize
+        from byline.index.lexical import tokenize
 
         rows = self.db.execute("SELECT id, title || '. ' || text FROM chunks c JOIN "
                                "(SELECT id AS aid, title FROM articles) a ON a.aid = c.article_id "

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Assistant
+from byline import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLES = ROOT / "samples"

@@ -8,7 +8,7 @@ import string
 import pytest
 from conftest import SEED_DEV, load_questions
 
-from assistant import Assistant
+from byline import Assistant
 
 
 def _normalise(text: str) -> list[str]:
@@ -114,7 +114,7 @@ def test_follow_up_resolves_he_and_there_from_the_previous_answer(bot: Assistant
 
 
 def test_filter_to_another_source_finds_nothing(bot: Assistant) -> None:
-    from assistant import Filters
+    from byline import Filters
 
     answer = bot.ask("Who leads Ukraine's delegation?", filters=Filters(source="Nobody's Gazette"))
     assert answer.abstained

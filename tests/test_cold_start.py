@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from index.embed import Embedder, resolve_model
-from index.query_encoder import _pool, export_folder
+from byline.index.embed import Embedder, resolve_model
+from byline.index.query_encoder import _pool, export_folder
 
 TEXTS = [
     "Who leads Ukraine's delegation?",
@@ -22,7 +22,7 @@ TEXTS = [
 # Run the real `byline` entry point, then report which heavy packages the process imported.
 _PROBE = """
 import sys
-from assistant.cli import main
+from byline.cli import main
 sys.argv = ["byline", *sys.argv[1:]]
 try:
     main()

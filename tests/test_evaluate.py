@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from assistant.evaluation import (
+from byline.evaluation import (
     EvalRun,
     Question,
     QuestionFileError,
@@ -26,9 +26,9 @@ from assistant.evaluation import (
     score,
     summarize,
 )
-from assistant.report import write_report
-from assistant.types import Answer, Citation
-from index.types import Chunk, Hit
+from byline.report import write_report
+from byline.types import Answer, Citation
+from byline.index.types import Chunk, Hit
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_EVAL = Path(os.environ.get("BYLINE_SHARED", ROOT.parent / "shared")) / "eval"
@@ -310,7 +310,7 @@ def test_report_has_tables_and_an_embedded_png(tmp_path: Path, suffix: str) -> N
 
 
 def invoke(*args: str | Path) -> tuple[int, str]:
-    from assistant.cli import app
+    from byline.cli import app
 
     # A wide terminal, so rich does not fold the cells the tests look for.
     result = CliRunner(env={"COLUMNS": "240"}).invoke(app, ["eval", *map(str, args)])

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import DATA, SAMPLES, SHARED
 
-from assistant import Assistant, IndexCorrupt, IndexMismatch, IndexNotFound, Settings
+from byline import Assistant, IndexCorrupt, IndexMismatch, IndexNotFound, Settings
 
 
 def _bad_file(tmp_path: Path, case: str) -> Path:
@@ -108,7 +108,7 @@ def test_killing_index_add_midway_leaves_the_previous_index_intact(own_index: Pa
     corpus.write_text("\n".join(lines) + "\n")
     before = (own_index / "CURRENT").read_text()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "index", "add", str(corpus), "--index", str(own_index)],
+        [sys.executable, "-m", "byline.cli", "index", "add", str(corpus), "--index", str(own_index)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     try:
@@ -151,7 +151,7 @@ def test_index_built_with_another_model_is_refused(own_index: Path) -> None:
 def test_cli_ask_prints_the_answer_and_numbered_citations(sample_index: Path) -> None:
     import json
 
-    run = [sys.executable, "-m", "assistant.cli", "ask", "Who leads Ukraine's delegation?", "--index", str(sample_index)]
+    run = [sys.executable, "-m", "byline.cli", "ask", "Who leads Ukraine's delegation?", "--index", str(sample_index)]
     out = subprocess.run(run, capture_output=True, text=True, timeout=300, check=True).stdout
     assert "Umerov" in out.splitlines()[0]
     assert "[1]" in out and "AP (as published by an Irish newspaper)" in out
@@ -160,7 +160,7 @@ def test_cli_ask_prints_the_answer_and_numbered_citations(sample_index: Path) ->
 
 
 def test_cli_reports_a_missing_index_without_a_traceback(tmp_path: Path) -> None:
-    run = [sys.executable, "-m", "assistant.cli", "ask", "Who?", "--index", str(tmp_path / "none")]
+    run = [sys.executable, "-m", "byline.cli", "ask", "Who?", "--index", str(tmp_path / "none")]
     proc = subprocess.run(run, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 1
     assert "byline index add" in proc.stderr and "Traceback" not in proc.stderr

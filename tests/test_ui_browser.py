@@ -54,7 +54,7 @@ class Server:
         if byline.exists():
             command = [str(byline)]
         else:
-            command = [sys.executable, "-c", "from assistant.cli import main; main()"]
+            command = [sys.executable, "-c", "from byline.cli import main; main()"]
         env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
         self.proc = subprocess.Popen(
             [*command, "serve", *args],

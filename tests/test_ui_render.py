@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.types import AddReport, Answer, ArticleInfo, Citation, Failure, IndexStats
-from ui.render import render_add_report, render_answer, render_index_panel, safe_url
+from byline.types import AddReport, Answer, ArticleInfo, Citation, Failure, IndexStats
+from byline.ui.render import render_add_report, render_answer, render_index_panel, safe_url
 
 PAYLOADS = (
     "<script>window.__xss=1</script>",
@@ -206,7 +206,7 @@ def test_index_panel_shows_count_sources_and_date_range() -> None:
 def test_uploads_of_other_types_or_over_the_size_cap_are_refused_with_a_reason(
     tmp_path: Path,
 ) -> None:
-    from ui.app import UploadLimits, check_uploads
+    from byline.ui.app import UploadLimits, check_uploads
 
     ok = tmp_path / "story.txt"
     ok.write_text("A short story about a harbour. " * 3)
@@ -224,7 +224,7 @@ def test_uploads_of_other_types_or_over_the_size_cap_are_refused_with_a_reason(
 
 
 def test_filters_take_iso_dates_and_say_what_to_fix_otherwise() -> None:
-    from ui.app import ALL_SOURCES, parse_filters
+    from byline.ui.app import ALL_SOURCES, parse_filters
 
     filters = parse_filters("AP", "2025-05-01", "")
     assert (filters.source, filters.since, filters.until) == ("AP", "2025-05-01", None)
@@ -236,7 +236,7 @@ def test_filters_take_iso_dates_and_say_what_to_fix_otherwise() -> None:
 def test_auth_values_and_file_lines_become_logins(tmp_path: Path) -> None:
     import typer
 
-    from assistant.cli.serve import _is_local, _logins
+    from byline.cli.serve import _is_local, _logins
 
     auth_file = tmp_path / "logins"
     auth_file.write_text("# team\nbea:pa:ss\n\ncal:word\n")

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 from llama_index.core.vector_stores import SimpleVectorStore
 
-from assistant import Assistant
-from index.llama_store import LlamaIndexChunkStore
-from index.vector_store import FaissChunkStore
+from byline import Assistant
+from byline.index.llama_store import LlamaIndexChunkStore
+from byline.index.vector_store import FaissChunkStore
 
 QUESTION = "Who leads Ukraine's delegation?"
 

@@ -1,6 +1,6 @@
 """Byline's browser chat: a thin Gradio layer over `assistant.Assistant`.
 
-from ui import build_app, launch
+from byline.ui import build_app, launch
 app = build_app(Assistant.open("my-index"))
 url, _ = launch(app)          # http://127.0.0.1:7860
 app.block_thread()
@@ -8,6 +8,6 @@ app.block_thread()
 
 from __future__ import annotations
 
-from ui.app import UploadLimits, build_app, launch
+from byline.ui.app import UploadLimits, build_app, launch
 
 __all__ = ["UploadLimits", "build_app", "launch"]

@@ -11,9 +11,9 @@ from typing import Any
 
 import gradio as gr
 
-from assistant import AddReport, Answer, Assistant, Filters, IndexStats
-from ui import render
-from ui.worker import Worker, ticks
+from byline import AddReport, Answer, Assistant, Filters, IndexStats
+from byline.ui import render
+from byline.ui.worker import Worker, ticks
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import re
 from collections.abc import Sequence
 from urllib.parse import urlsplit
 
-from assistant.types import AddReport, Answer, Citation, IndexStats
+from byline.types import AddReport, Answer, Citation, IndexStats
 
 _UNSAFE_URL_CHARS = re.compile(r"[\s\x00-\x1f\x7f<>\"'`\\]")
 

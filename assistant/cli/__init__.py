@@ -7,7 +7,7 @@ import os
 
 import typer
 
-from assistant.cli import ask, eval, index_cmds, serve
+from byline.cli import ask, eval, index_cmds, serve
 
 app = typer.Typer(
     name="byline",

@@ -1,5 +1,5 @@
-"""`python -m assistant.cli` runs the `byline` command."""
+"""`python -m byline.cli` runs the `byline` command."""
 
-from assistant.cli import main
+from byline.cli import main
 
 main()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 from rich.markup import escape
 
-from assistant.cli.common import (
+from byline.cli.common import (
     IndexOption,
     JsonFlag,
     ModelOption,
@@ -34,8 +34,8 @@ def ask(
     json_out: JsonFlag = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the sentences that say so."""
-    from assistant.settings import Settings
-    from assistant.warm import ask_warm
+    from byline.settings import Settings
+    from byline.warm import ask_warm
 
     filters = {"source": source, "since": since, "until": until}
     index_dir = Settings.from_env(index_dir=index).resolved_index_dir()
@@ -51,13 +51,13 @@ def ask(
 
 
 def _answer_here(index: Any, model: str | None, question: str, filters: dict[str, str | None]) -> dict[str, Any]:
-    from assistant.nlp import preload
-    from assistant.settings import Settings
-    from index.embed import has_export
+    from byline.nlp import preload
+    from byline.settings import Settings
+    from byline.index.embed import has_export
 
     if has_export(Settings.from_env(model=model).model):
         preload()  # spaCy loads while the index opens and the question is embedded and searched
-    from assistant import Filters
+    from byline import Filters
 
     bot = open_assistant(index, model, create=False)
     return bot.ask(question, filters=Filters(**filters)).to_dict()  # type: ignore[no-any-return]
@@ -74,8 +74,8 @@ def _print(answer: dict[str, Any]) -> None:
 
 def warm(index: IndexOption = None, model: ModelOption = None) -> None:
     """Keep the models loaded so `byline ask` answers in milliseconds (Ctrl+C stops)."""
-    from assistant import Filters
-    from assistant.warm import WarmServer
+    from byline import Filters
+    from byline.warm import WarmServer
 
     bot = open_assistant(index, model, create=False)
     bot.warm_up()

@@ -26,7 +26,7 @@ JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts."
 
 def open_assistant(index: Path | None, model: str | None, *, create: bool) -> Any:
     """Return an Assistant, or exit with the error's message when the index can't be opened."""
-    from assistant import Assistant, BylineError, Settings
+    from byline import Assistant, BylineError, Settings
 
     try:
         return Assistant.open(index, settings=Settings.from_env(model=model), create=create)

@@ -15,11 +15,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from assistant.cli.common import ModelOption
+from byline.cli.common import ModelOption
 
 if TYPE_CHECKING:
-    from assistant.evaluation import Comparison, EvalRun, Threshold
-    from assistant.settings import Settings
+    from byline.evaluation import Comparison, EvalRun, Threshold
+    from byline.settings import Settings
 
 _REPORT_SUFFIXES = {".html", ".htm", ".md", ".markdown"}
 
@@ -82,8 +82,8 @@ def eval_command(
     ),
 ) -> None:
     """Score answers against a question set: EM, F1, citations, retrieval, abstention, latency."""
-    from assistant.evaluation import compare, evaluate, load_run
-    from index.errors import BylineError
+    from byline.evaluation import compare, evaluate, load_run
+    from byline.index.errors import BylineError
 
     out, err = Console(), Console(stderr=True)
     try:
@@ -124,8 +124,8 @@ def eval_command(
 
 
 def _thresholds(fail_under: list[str], fail_over: list[str]) -> list[Threshold]:
-    from assistant.evaluation import parse_threshold
-    from index.errors import BylineError
+    from byline.evaluation import parse_threshold
+    from byline.index.errors import BylineError
 
     try:
         return [parse_threshold(t, "under") for t in fail_under] + [
@@ -136,8 +136,8 @@ def _thresholds(fail_under: list[str], fail_over: list[str]) -> list[Threshold]:
 
 
 def _settings(overrides: list[str]) -> Settings:
-    from assistant.settings import Settings
-    from index.errors import BylineError
+    from byline.settings import Settings
+    from byline.index.errors import BylineError
 
     defaults = Settings()
     known = {f.name for f in fields(Settings)}
@@ -203,7 +203,7 @@ class _progress:
 
 
 def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) -> None:
-    from assistant.report import METRIC_LABELS, format_delta, format_metric
+    from byline.report import METRIC_LABELS, format_delta, format_metric
 
     s = run.summary
     table = Table(
@@ -305,7 +305,7 @@ def _write_outputs(
 ) -> None:
     import json
 
-    from assistant.report import write_report
+    from byline.report import write_report
 
     if json_out:
         data = run.to_dict()

@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from assistant.cli.common import (
+from byline.cli.common import (
     IndexOption,
     JsonFlag,
     ModelOption,

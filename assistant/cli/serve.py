@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from assistant.cli.common import IndexOption, ModelOption, fail
+from byline.cli.common import IndexOption, ModelOption, fail
 
 if TYPE_CHECKING:
-    from assistant import Assistant
-    from assistant.warm import WarmServer
-    from ui.worker import Worker
+    from byline import Assistant
+    from byline.warm import WarmServer
+    from byline.ui.worker import Worker
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -45,9 +45,9 @@ def serve(
     max_upload_mb: int = typer.Option(20, "--max-upload-mb", help="Largest file the page accepts."),
 ) -> None:
     """Start the browser chat; print its URL."""
-    from assistant.cli.common import open_assistant
-    from ui.app import UploadLimits, build_app, launch
-    from ui.worker import Worker
+    from byline.cli.common import open_assistant
+    from byline.ui.app import UploadLimits, build_app, launch
+    from byline.ui.worker import Worker
 
     logins = _logins(auth, auth_file)
     if not _is_local(host) and not logins:
@@ -89,8 +89,8 @@ def serve(
 
 def _warm_socket(worker: Worker, bot: Assistant) -> WarmServer | None:
     """Let `byline ask` on the same index answer from this already-warm process."""
-    from assistant import Filters
-    from assistant.warm import WarmServer
+    from byline import Filters
+    from byline.warm import WarmServer
 
     def handle(question: str, filters: dict[str, str | None]) -> dict[str, object]:
         answer = worker.run(bot.ask, question, filters=Filters(**filters))
