@@ -2,6 +2,7 @@
 #   make demo   — install, index the bundled sample article, open the chat in the browser
 #   make test   — install, lint, type-check, run the whole test suite (what CI runs)
 SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BYLINE := $(VENV)/bin/byline
@@ -29,9 +30,17 @@ ask: install
 	$(BYLINE) index add samples --index $(DEMO_INDEX)
 	$(BYLINE) ask "Who leads Ukraine's delegation?" --index $(DEMO_INDEX)
 
+# mypy and import-linter need the package laid out as it installs: build/lint/byline/ holds a copy
+# of assistant/ with index/, ui/ and prompts/ inside; mypy's paths are mapped back to the folders.
+LINT_TREE := build/lint
 lint: install
 	$(VENV)/bin/ruff check assistant index ui prompts tests benchmarks
-	$(VENV)/bin/mypy
+	rm -rf $(LINT_TREE) && mkdir -p $(LINT_TREE)
+	cp -r assistant $(LINT_TREE)/byline && cp -r index ui prompts $(LINT_TREE)/byline/
+	find $(LINT_TREE) -name __pycache__ -prune -exec rm -rf {} +
+	cd $(LINT_TREE) && ../../$(VENV)/bin/mypy --config-file ../../pyproject.toml -p byline \
+	  | sed -E 's#^byline/(index|ui|prompts)/#\1/#; s#^byline/#assistant/#'
+	cd $(LINT_TREE) && PYTHONPATH=. ../../$(VENV)/bin/lint-imports ../../pyproject.toml
 
 browser:
 	@command -v chromium >/dev/null || { \

@@ -14,28 +14,31 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from byline.assistant import Assistant, Filters
+    from byline.assistant import Assistant
     from byline.conversation import Conversation
     from byline.evaluation import evaluate
+    from byline.index.errors import (
+        BylineError,
+        IndexBusy,
+        IndexCorrupt,
+        IndexMismatch,
+        IndexNotFound,
+        SettingsError,
+        UsageError,
+    )
     from byline.settings import Settings
-    from byline.types import AddReport, Answer, ArticleInfo, Citation, IndexStats
-    from byline.index.errors import BylineError, IndexCorrupt, IndexMismatch, IndexNotFound
+    from byline.types import AddReport, Answer, ArticleInfo, Citation, Filters, IndexStats
 
 _WHERE = {
     "Assistant": "byline.assistant",
-    "Filters": "byline.assistant",
     "Conversation": "byline.conversation",
     "Settings": "byline.settings",
     "evaluate": "byline.evaluation",
-    "AddReport": "byline.types",
-    "Answer": "byline.types",
-    "ArticleInfo": "byline.types",
-    "Citation": "byline.types",
-    "IndexStats": "byline.types",
-    "BylineError": "byline.index.errors",
-    "IndexCorrupt": "byline.index.errors",
-    "IndexMismatch": "byline.index.errors",
-    "IndexNotFound": "byline.index.errors",
+    **dict.fromkeys(["AddReport", "Answer", "ArticleInfo", "Citation", "Filters", "IndexStats"], "byline.types"),
+    **dict.fromkeys(
+        ["BylineError", "IndexBusy", "IndexCorrupt", "IndexMismatch", "IndexNotFound", "SettingsError", "UsageError"],
+        "byline.index.errors",
+    ),
 }
 __all__ = sorted(_WHERE)
 

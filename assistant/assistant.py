@@ -5,44 +5,23 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from byline.index.errors import IndexNotFound, UsageError
+from byline.index.store import IndexStore
 from byline.settings import Settings
-from byline.types import AddReport, Answer, ArticleInfo, IndexStats
-from byline.index.errors import IndexNotFound
-from byline.index.store import IndexStore, StoreOptions
+from byline.types import AddReport, Answer, ArticleInfo, Filters, IndexStats, Progress, Turn
 
 if TYPE_CHECKING:
-    from byline.answer import Answerer
     from byline.conversation import Conversation
+    from byline.index.vector_store import ChunkVectors
+    from byline.pipeline.compose import Composer
+    from byline.pipeline.pipeline import Pipeline
+    from byline.pipeline.read import Reader
 
 log = logging.getLogger(__name__)
-
-Progress = Callable[[int, int, str], None]
-"""Called as progress(done, total, stage) during long work."""
-
-
-@dataclass(frozen=True, slots=True)
-class Filters:
-    """Narrow a question to some articles: by source (exact, case-insensitive) and date range."""
-
-    source: str | None = None
-    since: str | None = None  # ISO date, inclusive
-    until: str | None = None  # ISO date, inclusive
-
-    def allows(self, info: ArticleInfo) -> bool:
-        if self.source and info.source.casefold() != self.source.casefold():
-            return False
-        if self.since and (not info.published or info.published[:10] < self.since):
-            return False
-        return not (self.until and (not info.published or info.published[:10] > self.until))
-
-    @property
-    def active(self) -> bool:
-        return bool(self.source or self.since or self.until)
-
 
 class Assistant:
     """Answers questions from an index of news articles, citing the sentences that say so.
@@ -52,10 +31,15 @@ class Assistant:
     >>> print(bot.ask("Who leads Ukraine's delegation?").text)
     """
 
-    def __init__(self, store: IndexStore, settings: Settings) -> None:
+    def __init__(
+        self, store: IndexStore, settings: Settings, *, reader: Reader | Callable[[IndexStore], Reader] | None = None,
+        composer: Composer | None = None,
+    ) -> None:
         self.store = store
         self.settings = settings
-        self._answerer: Answerer | None = None  # built on the first question (loads spaCy)
+        self._reader = reader
+        self._composer = composer
+        self._pipeline: Pipeline | None = None  # built on the first question (loads spaCy)
 
     @classmethod
     def open(
@@ -64,8 +48,15 @@ class Assistant:
         *,
         settings: Settings | None = None,
         create: bool = True,
+        reader: Reader | Callable[[IndexStore], Reader] | None = None,
+        composer: Composer | None = None,
+        vector_store: ChunkVectors | Any | None = None,
     ) -> Assistant:
         """Return an Assistant over the index at `index_dir` (created empty when `create`).
+
+        Replace a step of the answering pipeline with `reader` (a Reader, or a function that
+        makes one from the index store) or `composer`; search `vector_store` (a ChunkVectors,
+        or any llama-index VectorStore holding the index's chunk vectors) instead of FAISS.
 
         Raises IndexNotFound when there is no index and `create` is False, IndexMismatch when
         the index was built with another embedding model, IndexCorrupt when it cannot be read.
@@ -74,18 +65,20 @@ class Assistant:
         path = Path(index_dir).expanduser() if index_dir else settings.resolved_index_dir()
         if not create and not IndexStore.exists(path):
             raise IndexNotFound(path)
-        store = IndexStore.open(path, settings=_index_settings(settings), create=create)
-        return cls(store, settings)
+        store = IndexStore.open(path, settings=settings.store_options(), create=create)
+        if vector_store is not None:
+            store.attach_vector_store(_chunk_vectors(vector_store))
+        return cls(store, settings, reader=reader, composer=composer)
 
     # -- articles ---------------------------------------------------------------------------
 
-    def add(self, paths: Iterable[str | Path], *, progress: Progress | None = None) -> AddReport:
+    def add(self, paths: str | Path | Iterable[str | Path], *, progress: Progress | None = None) -> AddReport:
         """Index the articles in `paths` (files or folders); return what was added, skipped, failed."""
         from byline.index.indexer import add_paths
 
-        report = add_paths(self.store, [Path(p) for p in paths], progress=progress)
-        self._reset_answerer()
-        return report
+        if isinstance(paths, str | Path):
+            paths = [paths]
+        return add_paths(self.store, [Path(p) for p in paths], progress=progress)
 
     def articles(self) -> list[ArticleInfo]:
         """Return every indexed article, newest first."""
@@ -93,9 +86,7 @@ class Assistant:
 
     def remove(self, article_id: str) -> bool:
         """Remove an article from the index; return False when it was not there."""
-        removed = self.store.remove([article_id]) > 0
-        self._reset_answerer()
-        return removed
+        return self.store.remove([article_id]) > 0
 
     def stats(self) -> IndexStats:
         """Return the size and shape of the index."""
@@ -108,20 +99,26 @@ class Assistant:
         question: str,
         *,
         filters: Filters | None = None,
-        history: Iterable[tuple[str, Answer]] = (),
+        history: Iterable[Turn] = (),
     ) -> Answer:
         """Return the answer to `question`, with the sentences that support it.
 
         `history` holds earlier (question, answer) turns of a conversation, so follow-ups such
         as "And Russia's?" are understood; `Conversation` keeps it for you.
         """
-        from byline.answer import Answerer
-
         started = time.perf_counter()
-        if self._answerer is None:
-            self._answerer = Answerer(self.store, self.settings)
-        answer = self._answerer.answer(question, filters=filters or Filters(), history=list(history))
+        answer = self.pipeline.run(question, filters=filters or Filters(), history=list(history))
         return replace(answer, seconds=time.perf_counter() - started)
+
+    @property
+    def pipeline(self) -> Pipeline:
+        """The answering pipeline (rewrite → retrieve → rank → read → compose), built once."""
+        if self._pipeline is None:
+            from byline.pipeline.pipeline import build_pipeline
+
+            reader = self._reader(self.store) if callable(self._reader) else self._reader
+            self._pipeline = build_pipeline(self.store, self.settings, reader=reader, composer=self._composer)
+        return self._pipeline
 
     def conversation(self, *, filters: Filters | None = None) -> Conversation:
         """Return a conversation: ask() calls that remember the earlier turns."""
@@ -133,16 +130,15 @@ class Assistant:
         """Load the models now rather than on the first question."""
         self.ask("Who said what to whom, and where?")
 
-    def _reset_answerer(self) -> None:
-        if self._answerer is not None:
-            self._answerer.refresh()
 
+def _chunk_vectors(vector_store: Any) -> ChunkVectors:
+    """Return `vector_store` behind the ChunkVectors seam (llama-index stores are wrapped)."""
+    if all(hasattr(vector_store, m) for m in ("search", "add_vectors", "remove_ids")):
+        return vector_store  # type: ignore[no-any-return]
+    if hasattr(vector_store, "query") and hasattr(vector_store, "add"):
+        from byline.index.llama_store import LlamaIndexChunkStore
 
-def _index_settings(settings: Settings) -> StoreOptions:
-    return StoreOptions(
-        model=settings.model,
-        chunk_sentences=settings.chunk_sentences,
-        chunk_overlap=settings.chunk_overlap,
-        batch_size=settings.batch_size,
-        exact_search_below=settings.exact_search_below,
+        return LlamaIndexChunkStore(vector_store)
+    raise UsageError(
+        f"vector_store must be a ChunkVectors or a llama-index VectorStore, not {type(vector_store).__name__}"
     )

@@ -2,89 +2,37 @@
 
 from __future__ import annotations
 
-import re
-from typing import TYPE_CHECKING
+from collections.abc import Iterable
+from typing import Protocol
 
-from byline.types import Answer
+from byline.types import Answer, Filters, Turn
 
-if TYPE_CHECKING:
-    from byline.assistant import Assistant, Filters
+
+class Asks(Protocol):
+    """What a conversation talks to: `Assistant` (kept as a protocol so neither imports the other)."""
+
+    def ask(self, question: str, *, filters: Filters | None = None, history: Iterable[Turn] = ()) -> Answer: ...
 
 
 class Conversation:
     """A chat with an Assistant. `ask("And Russia's?")` reads the earlier turns."""
 
-    def __init__(self, assistant: Assistant, *, filters: Filters | None = None, keep: int = 4) -> None:
+    def __init__(self, assistant: Asks, *, filters: Filters | None = None, keep: int = 4) -> None:
         self.assistant = assistant
         self.filters = filters
         self.keep = keep
-        self.turns: list[tuple[str, Answer]] = []
+        self.turns: list[Turn] = []
 
-    def ask(self, question: str) -> Answer:
-        """Return the answer to `question`, read in the light of the earlier turns."""
-        answer = self.assistant.ask(question, filters=self.filters, history=self.turns[-self.keep :])
+    def ask(self, question: str, *, filters: Filters | None = None) -> Answer:
+        """Return the answer to `question`, read in the light of the earlier turns.
+
+        `filters` narrows this question only; without it the conversation's own filters apply.
+        """
+        filters = filters if filters is not None else self.filters
+        answer = self.assistant.ask(question, filters=filters, history=self.turns[-self.keep :])
         self.turns.append((question, answer))
         return answer
 
     def reset(self) -> None:
         """Forget the earlier turns."""
         self.turns.clear()
-
-
-_FOLLOW_UP = re.compile(r"^(and|but|what about|how about|and what about)\b[\s,]*", re.IGNORECASE)
-_GROUP_LABELS = {"GPE", "NORP", "ORG", "LOC"}
-
-
-def standalone(question: str, history: list[tuple[str, Answer]]) -> str:
-    """Return the question rewritten to stand alone, using the previous turn.
-
-    Two moves, no language model: an elliptical follow-up ("And Russia's?") takes the previous
-    question and swaps in its new entity; pronouns and "there" are replaced by the person and
-    place the previous turn was about ("What meeting was he attending there?").
-    """
-    if not history:
-        return question
-    from byline.nlp import parse
-
-    prev_q, prev_a = history[-1]
-    prev_q = prev_a.standalone_question or prev_q
-    doc, prev = parse([question, prev_q])
-    fragment = _FOLLOW_UP.match(question) is not None or not any(
-        t.pos_ in {"VERB", "AUX"} for t in doc
-    )
-    if fragment and doc.ents:
-        rewritten = prev_q
-        for ent in doc.ents:
-            same_kind = [e for e in prev.ents if _kind(e.label_) == _kind(ent.label_)]
-            if same_kind:
-                rewritten = rewritten.replace(same_kind[0].text, ent.text.removesuffix("'s").removesuffix("’s"))
-        if rewritten != prev_q:
-            return rewritten
-    if fragment and not doc.ents:
-        rest = _FOLLOW_UP.sub("", question).rstrip("?").strip()
-        if rest:
-            return f"{prev_q.rstrip('?')} {rest}?"
-    return _resolve_references(question, doc, prev, prev_a)
-
-
-def _kind(label: str) -> str:
-    return "group" if label in _GROUP_LABELS else label
-
-
-def _resolve_references(question: str, doc: object, prev: object, prev_a: Answer) -> str:
-    people = [e.text for e in prev.ents if e.label_ == "PERSON"]  # type: ignore[attr-defined]
-    if not people and not prev_a.abstained and prev_a.citations:
-        people = [prev_a.text] if prev_a.text and prev_a.text[:1].isupper() else []
-    place = prev_a.text if not prev_a.abstained and prev.text.lower().startswith("where") else ""  # type: ignore[attr-defined]
-    out: list[str] = []
-    for t in doc:  # type: ignore[attr-defined]
-        word = t.text
-        lower = t.lower_
-        if lower in {"he", "she", "him", "her"} and people and t.tag_ != "PRP$":
-            word = people[0]
-        elif lower in {"his", "her"} and people and t.tag_ == "PRP$":
-            word = people[0] + "'s"
-        elif lower == "there" and place and t.dep_ != "expl":
-            word = f"in {place}"
-        out.append(word + t.whitespace_)
-    return "".join(out)

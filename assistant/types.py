@@ -1,7 +1,7 @@
-"""The records a question produces: Citation and Answer.
+"""The records that flow when a question is answered: Filters in; Citation and Answer out.
 
-They continue the chain started in `index/types.py`:
-Article → Sentence → Chunk → Hit → Answer(citations: list[Citation]).
+They continue the chain started in `index/types.py` (re-exported here, so one import gives
+them all): Article → Sentence → Chunk → Hit → Answer(citations: tuple[Citation, ...]).
 """
 
 from __future__ import annotations
@@ -9,20 +9,84 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from byline.index.types import AddReport, Article, ArticleInfo, Chunk, Failure, Hit, IndexStats, Sentence
+from byline.index.types import (
+    AddReport,
+    Article,
+    ArticleInfo,
+    Chunk,
+    Failure,
+    Hit,
+    IndexStats,
+    Progress,
+    Sentence,
+)
 
 __all__ = [
     "AddReport",
     "Answer",
+    "Candidate",
     "Article",
     "ArticleInfo",
     "Chunk",
     "Citation",
     "Failure",
+    "Filters",
+    "Progress",
+    "Turn",
     "Hit",
     "IndexStats",
     "Sentence",
+    "Span",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """Narrow a question to some articles: by source (exact, case-insensitive) and date range."""
+
+    source: str | None = None
+    since: str | None = None  # ISO date, inclusive
+    until: str | None = None  # ISO date, inclusive
+
+    def allows(self, info: ArticleInfo) -> bool:
+        """Return True when the article passes every filter that is set."""
+        if self.source and info.source.casefold() != self.source.casefold():
+            return False
+        if self.since and (not info.published or info.published[:10] < self.since):
+            return False
+        return not (self.until and (not info.published or info.published[:10] > self.until))
+
+    @property
+    def active(self) -> bool:
+        return bool(self.source or self.since or self.until)
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A candidate short answer: character offsets in its sentence, and how well it fits."""
+
+    start: int
+    end: int
+    text: str
+    score: float
+    typed: bool  # carries an entity label the question asked for
+    role: float = 0.0  # how directly it fills the question's slot in the parse (0..1)
+
+
+@dataclass(slots=True)
+class Candidate:
+    """A sentence considered as evidence (ranking fills the first scores, reading the rest)."""
+
+    sentence: Sentence
+    row: int  # the sentence's vector row in the index
+    hit: Hit  # the passage it came from
+    hit_rank: int  # that passage's 1-based retrieval rank
+    dense: float = 0.0
+    lexical: float = 0.0
+    score: float = 0.0
+    span: Span | None = None
+    missing: int = 0  # question entities absent from the sentence's article
+    score_prior: float = 0.0  # from the passage's retrieval rank (and the previous turn)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,3 +151,7 @@ class Answer:
                 for h in self.retrieved
             ]
         return data
+
+
+Turn = tuple[str, Answer]
+"""One earlier exchange of a conversation: the question as asked, and its answer."""

@@ -13,9 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from numpy.typing import NDArray
-
     from byline.index.query_encoder import QueryEncoder
+    from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
 

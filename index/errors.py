@@ -1,4 +1,8 @@
-"""The few errors Byline raises, each saying what to do about it."""
+"""Every error Byline raises, each saying what to do about it, and the exit code the CLI uses.
+
+They live at the bottom layer (index/) so that every part of Byline can raise them; the public
+API re-exports them (`from byline import BylineError`).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,30 @@ from pathlib import Path
 class BylineError(Exception):
     """Base class: every Byline error carries a message meant for a person."""
 
+    exit_code: int = 1  # what `byline` exits with when this error stops a command
+
+
+class UsageError(BylineError):
+    """A command or call that cannot work as given (a bad option, a bad setting)."""
+
+    exit_code = 2
+
+
+class SettingsError(UsageError):
+    """A setting (BYLINE_* variable, .env line, CLI flag or --set) with a value that cannot be used."""
+
+
+class QuestionFileError(UsageError):
+    """A question file (or a line of it) that cannot be used, and how to fix it."""
+
+
+class RunFileError(UsageError):
+    """A saved evaluation run (--baseline) that cannot be read."""
+
 
 class IndexNotFound(BylineError):
+    exit_code = 2  # nothing to work on: like a missing input file
+
     def __init__(self, path: Path) -> None:
         super().__init__(f'no index at {path} — run "byline index add PATH" first')
         self.path = path
@@ -35,6 +61,8 @@ class IndexMismatch(BylineError):
 
 
 class IndexBusy(BylineError):
+    exit_code = 75  # EX_TEMPFAIL: try again later
+
     def __init__(self, path: Path) -> None:
         super().__init__(f"another byline process is writing to the index at {path} — wait for it to finish")
         self.path = path

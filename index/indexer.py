@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-
 from byline.index.chunks import make_chunks
 from byline.index.readers import content_hash, read_paths
 from byline.index.sentences import split_sentences
 from byline.index.store import IndexStore, Writer
-from byline.index.types import AddReport, Article, ArticleInfo, Failure
+from byline.index.types import AddReport, Article, ArticleInfo, Failure, Progress
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
 BATCH_ARTICLES = 64  # articles embedded together: ~1,000 sentences batch well and report progress often
 
 

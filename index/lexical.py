@@ -8,7 +8,7 @@ from typing import Any
 
 
 @lru_cache(maxsize=1)
-def _stemmer() -> Any:
+def stemmer() -> Any:
     import Stemmer
 
     return Stemmer.Stemmer("english")
@@ -27,4 +27,4 @@ def tokenize(texts: list[str]) -> Any:
 
     quiet_bm25s()
 
-    return bm25s.tokenize(texts, stopwords="en", stemmer=_stemmer(), show_progress=False)
+    return bm25s.tokenize(texts, stopwords="en", stemmer=stemmer(), show_progress=False)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import blingfire
-
 from byline.index.types import Sentence
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-
 from byline.index.embed import Embedder, model_label
 from byline.index.errors import IndexBusy, IndexCorrupt, IndexMismatch
 from byline.index.types import Article, ArticleInfo, Chunk, IndexStats, Sentence
@@ -455,7 +454,6 @@ class Writer:
 
     def _write_bm25(self) -> None:
         import bm25s
-
         from byline.index.lexical import tokenize
 
         rows = self.db.execute("SELECT id, title || '. ' || text FROM chunks c JOIN "

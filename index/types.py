@@ -5,8 +5,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+
+Progress = Callable[[int, int, str], None]
+"""Called as progress(done, total, stage) during long work (indexing, evaluation)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,7 +8,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from byline import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent

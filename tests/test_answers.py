@@ -6,9 +6,8 @@ import re
 import string
 
 import pytest
-from conftest import SEED_DEV, load_questions
-
 from byline import Assistant
+from conftest import SEED_DEV, load_questions
 
 
 def _normalise(text: str) -> list[str]:

@@ -11,9 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SAMPLES, SHARED
-
 from byline import Assistant, IndexCorrupt, IndexMismatch, IndexNotFound, Settings
+from conftest import DATA, SAMPLES, SHARED
 
 
 def _bad_file(tmp_path: Path, case: str) -> Path:
@@ -162,5 +161,5 @@ def test_cli_ask_prints_the_answer_and_numbered_citations(sample_index: Path) ->
 def test_cli_reports_a_missing_index_without_a_traceback(tmp_path: Path) -> None:
     run = [sys.executable, "-m", "byline.cli", "ask", "Who?", "--index", str(tmp_path / "none")]
     proc = subprocess.run(run, capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 1
+    assert proc.returncode == 2
     assert "byline index add" in proc.stderr and "Traceback" not in proc.stderr

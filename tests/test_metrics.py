@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import pytest
-
-from byline import metrics
+from byline.evaluation import metrics
 
 # -- answers ---------------------------------------------------------------------------------
 

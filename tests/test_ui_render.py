@@ -7,7 +7,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from byline.types import AddReport, Answer, ArticleInfo, Citation, Failure, IndexStats
 from byline.ui.render import render_add_report, render_answer, render_index_panel, safe_url
 
@@ -206,7 +205,7 @@ def test_index_panel_shows_count_sources_and_date_range() -> None:
 def test_uploads_of_other_types_or_over_the_size_cap_are_refused_with_a_reason(
     tmp_path: Path,
 ) -> None:
-    from byline.ui.app import UploadLimits, check_uploads
+    from byline.ui.uploads import UploadLimits, check_uploads
 
     ok = tmp_path / "story.txt"
     ok.write_text("A short story about a harbour. " * 3)
@@ -235,7 +234,6 @@ def test_filters_take_iso_dates_and_say_what_to_fix_otherwise() -> None:
 
 def test_auth_values_and_file_lines_become_logins(tmp_path: Path) -> None:
     import typer
-
     from byline.cli.serve import _is_local, _logins
 
     auth_file = tmp_path / "logins"

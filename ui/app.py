@@ -10,19 +10,17 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-
-from byline import AddReport, Answer, Assistant, Filters, IndexStats
+from byline import AddReport, Assistant, Filters, IndexStats
+from byline.conversation import Conversation
+from byline.service.worker import Worker, ticks
 from byline.ui import render
-from byline.ui.worker import Worker, ticks
+from byline.ui.uploads import ACCEPTED_SUFFIXES, UploadLimits, check_uploads
 
 log = logging.getLogger(__name__)
 
 CSS_PATH = Path(__file__).with_name("style.css")
 ALL_SOURCES = "All sources"
-ACCEPTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".jsonl")
-DEFAULT_MAX_UPLOAD_MB = 20
 STAGES = {"reading": "Reading files", "embedding": "Indexing", "saving": "Saving the index"}
-KEEP_TURNS = 4  # earlier turns a follow-up question may lean on
 EXAMPLES = (
     "Who leads Ukraine's delegation?",
     "Where did Rubio speak to reporters?",
@@ -33,23 +31,20 @@ EXAMPLES = (
 
 @dataclass
 class ChatState:
-    """One browser session's conversation: the turns the assistant reads, the messages shown."""
+    """One browser session: its conversation (the turns the assistant reads) and the messages shown.
 
-    turns: list[tuple[str, Answer]] = field(default_factory=list)
+    The conversation is made on the session's first question: gradio deep-copies a state's
+    initial value for every session, and it must not copy the assistant.
+    """
+
+    conversation: Conversation | None = None
     messages: list[dict[str, str]] = field(default_factory=list)
 
-
-@dataclass(frozen=True, slots=True)
-class UploadLimits:
-    """What the page accepts as uploads."""
-
-    max_bytes: int = DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
-    suffixes: tuple[str, ...] = ACCEPTED_SUFFIXES
-
-    @property
-    def max_size(self) -> str:
-        """Return the size cap as gradio's launch(max_file_size=...) wants it."""
-        return f"{self.max_bytes // 1024}kb"
+    def talk(self, assistant: Assistant) -> Conversation:
+        """Return this session's conversation with `assistant`."""
+        if self.conversation is None:
+            self.conversation = assistant.conversation()
+        return self.conversation
 
 
 class ChatApp:
@@ -83,8 +78,7 @@ class ChatApp:
         messages.append({"role": "assistant", "content": render.render_pending(articles, 0.0)})
         yield _copy(messages), "", state
 
-        history = state.turns[-KEEP_TURNS:]
-        future = self.worker.submit(self.assistant.ask, question, filters=filters, history=history)
+        future = self.worker.submit(state.talk(self.assistant).ask, question, filters=filters)
         for elapsed in ticks(future):
             # Not started yet means the worker is busy with an upload queued before this question.
             stage = (
@@ -101,13 +95,12 @@ class ChatApp:
             messages[-1]["content"] = render.render_error(f"Could not answer: {exc}")
             yield _copy(messages), "", state
             return
-        state.turns.append((question, answer))
         messages[-1]["content"] = render.render_answer(answer)
         yield _copy(messages), "", state
 
     def api_chat(
-        self, question: str, source: str, since: str, until: str, turns: list[tuple[str, Answer]]
-    ) -> tuple[dict[str, Any], list[tuple[str, Answer]]]:
+        self, question: str, source: str, since: str, until: str, state: ChatState
+    ) -> tuple[dict[str, Any], ChatState]:
         """Return the answer as JSON data; the session's earlier turns make follow-ups work."""
         if not (question or "").strip():
             raise gr.Error("Ask a question: `question` is empty.")
@@ -115,10 +108,8 @@ class ChatApp:
             filters = parse_filters(source, since, until)
         except ValueError as exc:
             raise gr.Error(str(exc)) from exc
-        answer = self.worker.run(
-            self.assistant.ask, question, filters=filters, history=turns[-KEEP_TURNS:]
-        )
-        return answer.to_dict(), [*turns, (question, answer)]
+        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters)
+        return answer.to_dict(), state
 
     def new_conversation(self) -> tuple[list[dict[str, str]], str, ChatState]:
         """Return an empty chat."""
@@ -184,25 +175,6 @@ def parse_filters(source: str | None, since: str, until: str) -> Filters:
     """Return Filters from the panel's fields; raise ValueError saying what to fix."""
     chosen = None if not source or source == ALL_SOURCES else source
     return Filters(source=chosen, since=_iso_date(since, "From"), until=_iso_date(until, "To"))
-
-
-def check_uploads(
-    files: Sequence[str], limits: UploadLimits
-) -> tuple[list[Path], list[tuple[str, str]]]:
-    """Return the uploads fit to index, and (name, reason) for each refused one."""
-    accepted: list[Path] = []
-    rejected: list[tuple[str, str]] = []
-    kinds = ", ".join(limits.suffixes)
-    for name in files:
-        path = Path(name)
-        if path.suffix.lower() not in limits.suffixes:
-            rejected.append((path.name, f"not an accepted file type (use {kinds})"))
-        elif path.stat().st_size > limits.max_bytes:
-            cap = limits.max_bytes / 1024 / 1024
-            rejected.append((path.name, f"larger than the {cap:g} MB upload limit"))
-        else:
-            accepted.append(path)
-    return accepted, rejected
 
 
 def source_choices(stats: IndexStats) -> Any:
@@ -302,7 +274,7 @@ def _api_endpoints(chat: ChatApp) -> None:
         since = gr.Textbox(label="since", value="")
         until = gr.Textbox(label="until", value="")
         answer = gr.JSON(label="answer")
-        turns = gr.State([])
+        turns = gr.State(ChatState())
         ask = gr.Button("chat")
         reset = gr.Button("new conversation")
     ask.click(
@@ -312,7 +284,7 @@ def _api_endpoints(chat: ChatApp) -> None:
         api_name="chat",
         api_description="Ask a question; earlier questions in the same client session are context.",
     )
-    reset.click(lambda: [], None, turns, api_name="new_conversation")
+    reset.click(ChatState, None, turns, api_name="new_conversation")
 
 
 def _copy(messages: list[dict[str, str]]) -> list[dict[str, str]]:

@@ -1,4 +1,4 @@
-"""The `byline` command: a thin shell over the Python API (assistant.Assistant)."""
+"""The `byline` command: a thin shell over the Python API (`byline.Assistant`)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import logging
 import os
 
 import typer
-
 from byline.cli import ask, eval, index_cmds, serve
+from byline.cli.common import errors
 
 app = typer.Typer(
     name="byline",
@@ -25,8 +25,14 @@ serve.register(app)
 
 def main() -> None:
     """Run the `byline` command line."""
+    from byline.index.errors import BylineError
+
     logging.basicConfig(
         level=os.environ.get("BYLINE_LOG", "WARNING").upper(),
         format="%(levelname)s %(name)s: %(message)s",
     )
-    app()
+    try:
+        app()
+    except BylineError as exc:  # e.g. a bad BYLINE_* value, met before a command's own handling
+        errors.print(f"[bold red]error:[/] {exc}", highlight=False)
+        raise SystemExit(exc.exit_code) from None

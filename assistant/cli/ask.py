@@ -5,8 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich.markup import escape
-
 from byline.cli.common import (
     IndexOption,
     JsonFlag,
@@ -15,6 +13,7 @@ from byline.cli.common import (
     open_assistant,
     print_json,
 )
+from rich.markup import escape
 
 
 def register(app: typer.Typer) -> None:
@@ -34,8 +33,8 @@ def ask(
     json_out: JsonFlag = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the sentences that say so."""
+    from byline.service.warm import ask_warm
     from byline.settings import Settings
-    from byline.warm import ask_warm
 
     filters = {"source": source, "since": since, "until": until}
     index_dir = Settings.from_env(index_dir=index).resolved_index_dir()
@@ -51,9 +50,9 @@ def ask(
 
 
 def _answer_here(index: Any, model: str | None, question: str, filters: dict[str, str | None]) -> dict[str, Any]:
-    from byline.nlp import preload
-    from byline.settings import Settings
     from byline.index.embed import has_export
+    from byline.pipeline.nlp import preload
+    from byline.settings import Settings
 
     if has_export(Settings.from_env(model=model).model):
         preload()  # spaCy loads while the index opens and the question is embedded and searched
@@ -74,19 +73,16 @@ def _print(answer: dict[str, Any]) -> None:
 
 def warm(index: IndexOption = None, model: ModelOption = None) -> None:
     """Keep the models loaded so `byline ask` answers in milliseconds (Ctrl+C stops)."""
-    from byline import Filters
-    from byline.warm import WarmServer
-
-    bot = open_assistant(index, model, create=False)
-    bot.warm_up()
-
-    def handle(question: str, filters: dict[str, str | None]) -> dict[str, Any]:
-        return bot.ask(question, filters=Filters(**filters)).to_dict()  # type: ignore[no-any-return]
-
     import signal
 
+    from byline.service.warm import WarmServer, answer_handler
+    from byline.service.worker import Worker
+
+    worker = Worker()  # the index is opened and used on this one thread
+    bot = worker.run(open_assistant, index, model, create=False)
+    worker.run(bot.warm_up)
     signal.signal(signal.SIGTERM, _stop)
-    server = WarmServer(bot.store.path, handle)
+    server = WarmServer(bot.store.path, answer_handler(bot, worker))
     console.print(f"Warm: `byline ask` on {bot.store.path} now answers from this process. Ctrl+C stops.")
     try:
         server.serve_forever()
@@ -94,7 +90,7 @@ def warm(index: IndexOption = None, model: ModelOption = None) -> None:
         pass
     finally:
         server.close()
-
+        worker.shutdown()
 
 
 def _stop(*_: object) -> None:

@@ -29,9 +29,9 @@ def open_assistant(index: Path | None, model: str | None, *, create: bool) -> An
     from byline import Assistant, BylineError, Settings
 
     try:
-        return Assistant.open(index, settings=Settings.from_env(model=model), create=create)
+        return Assistant.open(index, settings=Settings.from_env(index_dir=index, model=model), create=create)
     except BylineError as exc:
-        fail(str(exc))
+        fail(str(exc), exc.exit_code)
 
 
 def fail(message: str, code: int = 1) -> Any:

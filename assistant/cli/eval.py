@@ -1,21 +1,20 @@
 """`byline eval`: score answers against a question set, print the scores, write JSON and reports.
 
 Exit status: 0 when the run finished and every threshold held, 1 when a --fail-under/--fail-over
-threshold was broken, 2 when the input could not be used (bad question file, no index, …).
+threshold was broken, otherwise the error's own code (2 when the input could not be used: a bad
+question file, option or setting, no index; see `byline.index.errors`).
 Heavy modules (models, matplotlib) are imported inside the command, so `byline --help` stays fast.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+from byline.cli.common import ModelOption
 from rich.console import Console
 from rich.table import Table
-
-from byline.cli.common import ModelOption
 
 if TYPE_CHECKING:
     from byline.evaluation import Comparison, EvalRun, Threshold
@@ -83,7 +82,7 @@ def eval_command(
 ) -> None:
     """Score answers against a question set: EM, F1, citations, retrieval, abstention, latency."""
     from byline.evaluation import compare, evaluate, load_run
-    from byline.index.errors import BylineError
+    from byline.index.errors import BylineError, UsageError
 
     out, err = Console(), Console(stderr=True)
     try:
@@ -91,9 +90,9 @@ def eval_command(
         settings = _settings([*setting, *([f"model={model}"] if model else [])])
         for path in report:
             if path.suffix.lower() not in _REPORT_SUFFIXES:
-                raise BylineError(f"--report {path}: name the report .html or .md")
+                raise UsageError(f"--report {path}: name the report .html or .md")
         if corpus and index is not None:
-            raise BylineError("use --corpus (a fresh temporary index) or --index, not both")
+            raise UsageError("use --corpus (a fresh temporary index) or --index, not both")
         before = load_run(baseline) if baseline else None
         with _progress(err) as progress:
             run = evaluate(
@@ -106,7 +105,7 @@ def eval_command(
             )
     except BylineError as exc:
         err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(exc.exit_code) from None
 
     for warning in run.warnings:
         err.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
@@ -125,48 +124,32 @@ def eval_command(
 
 def _thresholds(fail_under: list[str], fail_over: list[str]) -> list[Threshold]:
     from byline.evaluation import parse_threshold
-    from byline.index.errors import BylineError
+    from byline.index.errors import UsageError
 
     try:
         return [parse_threshold(t, "under") for t in fail_under] + [
             parse_threshold(t, "over") for t in fail_over
         ]
     except ValueError as exc:
-        raise BylineError(f"bad threshold: {exc}") from None
+        raise UsageError(f"bad threshold: {exc}") from None
 
 
 def _settings(overrides: list[str]) -> Settings:
+    """Return the settings with each `--set FIELD=VALUE` applied (checked like BYLINE_* values)."""
+    from byline.index.errors import UsageError
     from byline.settings import Settings
-    from byline.index.errors import BylineError
 
-    defaults = Settings()
-    known = {f.name for f in fields(Settings)}
-    values: dict[str, object] = {}
+    known = Settings.names()
+    values: dict[str, str] = {}
     for text in overrides:
         name, sep, raw = text.partition("=")
         name = name.strip().replace("-", "_")
         if not sep or name not in known:
-            raise BylineError(
+            raise UsageError(
                 f"--set {text!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(known))}"
             )
-        default = getattr(defaults, name)
-        try:
-            values[name] = _convert(name, raw, default)
-        except ValueError:
-            raise BylineError(
-                f"--set {text!r}: {raw!r} is not a valid {type(default).__name__}"
-            ) from None
+        values[name] = raw
     return Settings.from_env(**values)
-
-
-def _convert(name: str, raw: str, default: object) -> object:
-    if name == "index_dir":
-        return Path(raw)
-    if isinstance(default, bool):
-        return raw.strip().lower() in {"1", "true", "yes", "on"}
-    if isinstance(default, int | float):
-        return type(default)(raw)
-    return raw
 
 
 class _progress:
@@ -203,7 +186,7 @@ class _progress:
 
 
 def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) -> None:
-    from byline.report import METRIC_LABELS, format_delta, format_metric
+    from byline.evaluation.report import METRIC_LABELS, format_delta, format_metric
 
     s = run.summary
     table = Table(
@@ -305,7 +288,7 @@ def _write_outputs(
 ) -> None:
     import json
 
-    from byline.report import write_report
+    from byline.evaluation.report import write_report
 
     if json_out:
         data = run.to_dict()

@@ -6,10 +6,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-
 from byline.cli.common import (
     IndexOption,
     JsonFlag,
@@ -19,6 +15,9 @@ from byline.cli.common import (
     open_assistant,
     print_json,
 )
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
 index_app = typer.Typer(help="Build and inspect the article index.", no_args_is_help=True)
 

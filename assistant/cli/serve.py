@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-
 from byline.cli.common import IndexOption, ModelOption, fail
+from byline.ui.uploads import DEFAULT_MAX_UPLOAD_MB, UploadLimits
 
 if TYPE_CHECKING:
     from byline import Assistant
-    from byline.warm import WarmServer
-    from byline.ui.worker import Worker
+    from byline.service.warm import WarmServer
+    from byline.service.worker import Worker
 
 LOCAL_HOSTS = {"127.0.0.1", "localhost", "::1"}
 
@@ -42,12 +42,14 @@ def serve(
     add: list[Path] = typer.Option(
         [], "--add", help="Index these files or folders before serving (repeatable)."
     ),
-    max_upload_mb: int = typer.Option(20, "--max-upload-mb", help="Largest file the page accepts."),
+    max_upload_mb: float = typer.Option(
+        DEFAULT_MAX_UPLOAD_MB, "--max-upload-mb", help="Largest file (MB) the page accepts."
+    ),
 ) -> None:
     """Start the browser chat; print its URL."""
     from byline.cli.common import open_assistant
-    from byline.ui.app import UploadLimits, build_app, launch
-    from byline.ui.worker import Worker
+    from byline.service.worker import Worker
+    from byline.ui.app import build_app, launch
 
     logins = _logins(auth, auth_file)
     if not _is_local(host) and not logins:
@@ -63,7 +65,7 @@ def serve(
         _add(worker, bot, add)
     typer.echo("Loading models…")
     worker.run(bot.warm_up)
-    limits = UploadLimits(max_bytes=max_upload_mb * 1024 * 1024)
+    limits = UploadLimits.of_megabytes(max_upload_mb)
     app = build_app(bot, worker=worker, limits=limits)
     try:
         local_url, share_url = launch(
@@ -89,15 +91,10 @@ def serve(
 
 def _warm_socket(worker: Worker, bot: Assistant) -> WarmServer | None:
     """Let `byline ask` on the same index answer from this already-warm process."""
-    from byline import Filters
-    from byline.warm import WarmServer
-
-    def handle(question: str, filters: dict[str, str | None]) -> dict[str, object]:
-        answer = worker.run(bot.ask, question, filters=Filters(**filters))
-        return answer.to_dict()
+    from byline.service.warm import WarmServer, answer_handler
 
     try:
-        return WarmServer(bot.store.path, handle).start()
+        return WarmServer(bot.store.path, answer_handler(bot, worker)).start()
     except OSError as exc:
         typer.secho(f"note: `byline ask` will not reuse this process ({exc})", fg="yellow", err=True)
         return None

@@ -16,11 +16,27 @@ import socketserver
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from byline.types import Filters
+
+if TYPE_CHECKING:
+    from byline.assistant import Assistant
+    from byline.service.worker import Worker
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = ".byline-ask.sock"
 Handler = Callable[[str, dict[str, str | None]], dict[str, Any]]
+
+
+def answer_handler(bot: Assistant, worker: Worker) -> Handler:
+    """Return the one handler warm processes answer with: each question runs on `worker`'s
+    thread, the only thread that uses the index, after the work queued before it."""
+
+    def handle(question: str, filters: dict[str, str | None]) -> dict[str, Any]:
+        return worker.run(bot.ask, question, filters=Filters(**filters)).to_dict()
+
+    return handle
 
 
 def socket_path(index_dir: Path) -> Path:
@@ -47,7 +63,8 @@ def ask_warm(index_dir: Path, question: str, filters: dict[str, str | None], tim
 
 
 class WarmServer:
-    """Answers questions sent to the index's socket, each on its own thread."""
+    """Answers questions sent to the index's socket; connections are read on their own threads
+    and the handler (`answer_handler`) queues the questions on the index's one worker thread."""
 
     def __init__(self, index_dir: Path, handler: Handler) -> None:
         self.path = socket_path(index_dir)

@@ -11,24 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
-from byline.question import MONEY, Question
+from byline.pipeline.question import MONEY, WH_WORDS, Question
+from byline.types import Span
 
 _OBJECT_DEPS = {"dobj", "attr", "xcomp", "ccomp", "oprd", "acomp", "pobj", "npadvmod", "nsubjpass", "agent"}
-
-
-@dataclass(frozen=True, slots=True)
-class Span:
-    """A candidate answer: character offsets in its sentence, and how well it fits."""
-
-    start: int
-    end: int
-    text: str
-    score: float
-    typed: bool  # carries an entity label the question asked for
-    role: float = 0.0  # how directly it fills the question's slot in the parse (0..1)
 
 
 def key(word: str) -> str:
@@ -105,7 +93,7 @@ def anchors(question: Question, doc: Any, similar: Callable[[str, str], float]) 
     ("the Ukrainian side would be headed by ..."). For "What is the task of X?" the anchors are
     the forms of "be" whose subject echoes "task".
     """
-    wh = next((t for t in question.doc if t.lower_ in _WH_WORDS), None)
+    wh = next((t for t in question.doc if t.lower_ in WH_WORDS), None)
     if wh is None:
         return {}
     phrase = wh  # the wh-phrase: "which US official", "how many soldiers"
@@ -149,13 +137,12 @@ def anchors(question: Question, doc: Any, similar: Callable[[str, str], float]) 
     return {i: v for i, v in found.items() if v > 0}
 
 
-_WH_WORDS = {"who", "whom", "whose", "what", "which", "where", "when", "how"}
 
 
 def _keys(tokens: Any, skip: set[int]) -> set[str]:
     return {
         key(t.text) for t in tokens
-        if t.i not in skip and not (t.is_stop or t.is_punct) and t.lower_ not in _WH_WORDS
+        if t.i not in skip and not (t.is_stop or t.is_punct) and t.lower_ not in WH_WORDS
     }
 
 

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from byline.nlp import parse
+from byline.pipeline.nlp import parse
 
 PERSON = frozenset({"PERSON"})
 PLACE = frozenset({"GPE", "LOC", "FAC"})
@@ -31,7 +31,7 @@ _MONEY_WORDS = re.compile(
     r"\b(cost|pay|paid|donat|spend|spent|worth|price|offer|deficit|profit|loss|fine|fined|bid|"
     r"sales|revenue|budget|fund|raise|raised|earn|salary|deal|debt|aid|invest)", re.IGNORECASE
 )
-_WH = {"who", "whom", "whose", "what", "which", "where", "when", "how", "why"}
+WH_WORDS = {"who", "whom", "whose", "what", "which", "where", "when", "how", "why"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +61,7 @@ def analyse(text: str) -> Question:
         dict.fromkeys(
             t.lemma_.lower()
             for t in doc
-            if not (t.is_stop or t.is_punct or t.lower_ in _WH or t.pos_ in {"AUX", "DET", "PRON"})
+            if not (t.is_stop or t.is_punct or t.lower_ in WH_WORDS or t.pos_ in {"AUX", "DET", "PRON"})
             and len(t.text) > 1
         )
     )
@@ -71,7 +71,7 @@ def analyse(text: str) -> Question:
 
 def _asks_subject(doc: Any) -> bool:
     for token in doc:
-        if token.lower_ in _WH:
+        if token.lower_ in WH_WORDS:
             phrase = token.head if token.dep_ in {"det", "advmod"} else token
             return bool(phrase.dep_ in {"nsubj", "nsubjpass"})
     return False
@@ -79,7 +79,7 @@ def _asks_subject(doc: Any) -> bool:
 
 def _answer_type(doc: Any, lower: str) -> tuple[str, frozenset[str], str]:
     words = [t.lower_ for t in doc]
-    first = next((w for w in words if w in _WH), "")
+    first = next((w for w in words if w in WH_WORDS), "")
     if first in {"who", "whom", "whose"}:
         return "who", PERSON, ""
     if first == "where":

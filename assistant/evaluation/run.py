@@ -5,7 +5,7 @@
     print(run.summary.em, run.summary.citation_recall)
 
 The question format is described in `docs/evaluation.md`; the metrics are defined in
-`assistant/metrics.py`.
+`assistant/evaluation/metrics.py`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,16 @@ import logging
 import os
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from byline import metrics
-from byline.index.errors import BylineError
+from byline.evaluation import metrics
+from byline.index.errors import BylineError, QuestionFileError, RunFileError, UsageError
+from byline.index.types import Progress
 
 if TYPE_CHECKING:
     from byline.assistant import Assistant
@@ -32,8 +33,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[int, int, str], None]
-"""Called as progress(done, total, stage) while a run is under way."""
 
 RECALL_KS = (1, 5, 10)
 STAGES = ("error", "retrieval", "citation", "extraction", "abstention", "ok")
@@ -44,14 +43,6 @@ LOWER_IS_BETTER = frozenset(
 )
 _REQUIRED = {"question": str, "answers": list, "evidence": list}
 _OPTIONAL = {"id": str, "type": str, "doc_ids": list}
-
-
-class QuestionFileError(BylineError):
-    """A question file (or a line of it) that cannot be used, and how to fix it."""
-
-
-class RunFileError(BylineError):
-    """A saved evaluation run (--baseline) that cannot be read."""
 
 
 # -- questions -------------------------------------------------------------------------------
@@ -440,7 +431,7 @@ def evaluate(
     default index when nothing is given).
     """
     if sum([bot is not None, bool(corpus), index is not None]) > 1:
-        raise BylineError("evaluate one thing at a time: pass bot, corpus or index, not several")
+        raise UsageError("evaluate one thing at a time: pass bot, corpus or index, not several")
     warnings: list[str] = []
     if isinstance(questions, str | Path):
         questions_file = str(questions)
@@ -532,7 +523,7 @@ def _ask(bot: Assistant, question: Question) -> QuestionResult:
 
 
 def _settings_dict(settings: Settings) -> dict[str, Any]:
-    return {k: str(v) if isinstance(v, Path) else v for k, v in asdict(settings).items()}
+    return settings.model_dump(mode="json")
 
 
 # -- thresholds and comparison ---------------------------------------------------------------

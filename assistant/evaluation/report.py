@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from byline.evaluation import STAGES, Comparison, EvalRun
+from byline.evaluation.run import STAGES, Comparison, EvalRun
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -1,4 +1,4 @@
-"""Composing the answer text from the short answer and its citations.
+"""Compose: the answer text shown to the user, from the short answer and its citations.
 
 Byline needs no language model: `ExtractiveComposer` returns the extracted span. This is the
 seam where a generative model can write fluent answers from the same cited sentences:
@@ -13,12 +13,14 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Protocol
 
-from byline.types import Citation
 from byline.prompts import load
+from byline.types import Citation
 
 
 class Composer(Protocol):
-    def compose(self, question: str, short_answer: str, citations: Sequence[Citation]) -> str:
+    """A pipeline step: question, short answer and citations in, the answer text out."""
+
+    def run(self, question: str, short_answer: str, citations: Sequence[Citation]) -> str:
         """Return the answer text shown to the user."""
         ...
 
@@ -26,7 +28,7 @@ class Composer(Protocol):
 class ExtractiveComposer:
     """The default: the answer is the span extracted from the first cited sentence."""
 
-    def compose(self, question: str, short_answer: str, citations: Sequence[Citation]) -> str:
+    def run(self, question: str, short_answer: str, citations: Sequence[Citation]) -> str:
         """Return the extracted span, unchanged."""
         return short_answer
 
@@ -43,7 +45,7 @@ class PromptComposer:
         numbered = "\n".join(f"[{n}] {c.text}" for n, c in enumerate(citations, start=1))
         return self.template.format(question=question, sentences=numbered)
 
-    def compose(self, question: str, short_answer: str, citations: Sequence[Citation]) -> str:
+    def run(self, question: str, short_answer: str, citations: Sequence[Citation]) -> str:
         """Return the model's answer when it cites only given sentences, else the extracted span."""
         text = self.generate(self.prompt(question, citations)).strip()
         cited = {int(n) for n in re.findall(r"\[(\d+)\]", text)}

@@ -1,0 +1,56 @@
+"""Evaluation: ask a question set, score the answers, compare runs, write reports.
+
+    from byline.evaluation import evaluate
+    run = evaluate("questions.jsonl", corpus=["samples/istanbul-talks.txt"])
+    print(run.summary.f1)
+
+`run.py` asks and scores, `metrics.py` defines each metric once, `report.py` writes the HTML or
+Markdown report.
+"""
+
+from __future__ import annotations
+
+from byline.evaluation.run import (
+    STAGES,
+    Comparison,
+    EvalRun,
+    Flip,
+    MetricChange,
+    Question,
+    QuestionResult,
+    Summary,
+    Threshold,
+    compare,
+    evaluate,
+    failed_stage,
+    load_questions,
+    load_run,
+    parse_question,
+    parse_threshold,
+    score,
+    summarize,
+)
+from byline.index.errors import QuestionFileError, RunFileError
+
+__all__ = [
+    "STAGES",
+    "Comparison",
+    "EvalRun",
+    "Flip",
+    "MetricChange",
+    "Question",
+    "QuestionFileError",
+    "QuestionResult",
+    "RunFileError",
+    "Summary",
+    "Threshold",
+    "compare",
+    "evaluate",
+    "failed_stage",
+    "load_questions",
+    "load_run",
+    "parse_question",
+    "parse_threshold",
+    "score",
+    "summarize",
+]

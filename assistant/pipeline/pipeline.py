@@ -1,0 +1,141 @@
+"""The answering pipeline: rewrite → retrieve → rank → read → compose, assembled in one place."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
+
+from byline.pipeline.compose import Composer, ExtractiveComposer
+from byline.pipeline.question import analyse
+from byline.pipeline.rank import SentenceRanker
+from byline.pipeline.read import Reader, RuleReader
+from byline.pipeline.retrieve import HybridRetriever
+from byline.pipeline.rewrite import FollowUpRewriter
+from byline.pipeline.words import WordVectors
+from byline.types import Answer, Candidate, Citation, Filters, Turn
+
+if TYPE_CHECKING:
+    from byline.index.store import IndexStore
+    from byline.settings import Settings
+
+log = logging.getLogger(__name__)
+
+NOT_FOUND = "I couldn't find that in the indexed articles."
+EMPTY_INDEX = 'No articles are indexed yet — add some first ("byline index add PATH").'
+
+
+@dataclass(slots=True)
+class Pipeline:
+    """Turns a question into an Answer over one index, one named step after another.
+
+    A second sentence is cited (up to `top_citations`) only when it gives the same answer and
+    scores within `support_margin` of the best; questions over `max_question_chars` are refused.
+    """
+
+    store: IndexStore
+    rewriter: FollowUpRewriter
+    retriever: HybridRetriever
+    ranker: SentenceRanker
+    reader: Reader
+    composer: Composer
+    top_citations: int = 2
+    support_margin: float = 0.2
+    max_question_chars: int = 500
+
+    def run(self, question: str, *, filters: Filters, history: Sequence[Turn] = ()) -> Answer:
+        """Return the answer to one question."""
+        text = " ".join(question.split())
+        refusal = self._refusal(text)
+        if refusal:
+            return Answer(question=question, text=refusal, abstained=True, note="refused")
+        self.store.refresh()
+        if self.store.is_empty:
+            return Answer(question=question, text=EMPTY_INDEX, abstained=True, note="empty index")
+        asked = self.rewriter.run(text, history)
+        retrieval = self.retriever.run(asked, filters)
+        parsed = analyse(asked)
+        previous = frozenset(c.article_id for _, a in history[-1:] for c in a.citations)
+        ranked = self.reader.run(parsed, self.ranker.run(parsed, retrieval, previous))
+        base = Answer(question=question, text=NOT_FOUND, abstained=True, standalone_question=asked,
+                      retrieved=retrieval.hits)
+        if not ranked:
+            return base
+        best = ranked[0]
+        log.debug("best %.3f %s", best.score, best.sentence.text)
+        confidence = self.reader.confidence(best)
+        if best.score < self.reader.abstain_below or best.missing:
+            return replace(base, confidence=confidence)
+        citations = tuple(self._cite(c) for c in self._supporting(best, ranked))
+        short = best.span.text if best.span is not None else best.sentence.text
+        return replace(
+            base, text=self.composer.run(asked, short, citations), abstained=False,
+            citations=citations, confidence=confidence,
+        )
+
+    def _supporting(self, best: Candidate, ranked: list[Candidate]) -> list[Candidate]:
+        """Return the best candidate and the others that give its answer nearly as well."""
+        if best.span is None:
+            return [best]
+        same = [
+            c for c in ranked[1 : self.top_citations * 3]
+            if c.span is not None and c.span.text.lower() == best.span.text.lower()
+            and c.span.role > 0 and c.score >= best.score - self.support_margin
+            and (c.sentence.article_id, c.sentence.position) != (best.sentence.article_id, best.sentence.position)
+        ]
+        return [best, *same[: self.top_citations - 1]]
+
+    def _refusal(self, text: str) -> str:
+        if not text:
+            return "Please type a question about the articles, e.g. “Who leads Ukraine's delegation?”"
+        if len(text) > self.max_question_chars:
+            return (
+                f"That question is {len(text):,} characters long; please ask it in under "
+                f"{self.max_question_chars} characters."
+            )
+        if not re.search(r"[^\W\d_]{2,}", text):
+            return "I need a question in words to search the articles, e.g. “Who leads Ukraine's delegation?”"
+        return ""
+
+    def _cite(self, cand: Candidate) -> Citation:
+        s = cand.sentence
+        article = self.store.article(s.article_id)
+        paragraph, p_start = _paragraph(article.text if article else s.text, s.start, s.end)
+        a_start, a_end = (cand.span.start, cand.span.end) if cand.span is not None else (-1, -1)
+        return Citation(
+            text=s.text, start=s.start, end=s.end, article_id=s.article_id,
+            title=article.title if article else s.article_id,
+            source=article.source if article else "", published=article.published if article else "",
+            url=article.url if article else "", score=round(cand.score, 4), position=s.position,
+            paragraph=paragraph, paragraph_start=p_start, answer_start=a_start, answer_end=a_end,
+        )
+
+
+def build_pipeline(
+    store: IndexStore, settings: Settings, *, reader: Reader | None = None,
+    composer: Composer | None = None,
+) -> Pipeline:
+    """Return the default pipeline over `store`, with `reader` or `composer` swapped in when given."""
+    if store.embedder.has_query_encoder:
+        from byline.pipeline.nlp import preload
+
+        preload()  # spaCy loads while the first question is embedded and searched
+    return Pipeline(
+        store=store,
+        rewriter=FollowUpRewriter(),
+        retriever=HybridRetriever(store, top=settings.top_chunks),
+        ranker=SentenceRanker(store),
+        reader=reader or RuleReader(store, WordVectors(store.embedder), abstain_below=settings.abstain_below),
+        composer=composer or ExtractiveComposer(),
+        top_citations=settings.top_citations,
+        max_question_chars=settings.max_question_chars,
+    )
+
+
+def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:
+    p_start = text.rfind("\n\n", 0, start)
+    p_start = 0 if p_start < 0 else p_start + 2
+    p_end = text.find("\n\n", end)
+    return text[p_start : p_end if p_end >= 0 else len(text)], p_start
