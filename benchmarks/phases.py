@@ -3,7 +3,7 @@
     python -m benchmarks.phases NAME ARGS.json OUT.json
 
 Each phase reads its keyword arguments from ARGS.json and writes what it measured to OUT.json.
-Byline is measured only through its public API (`assistant.Assistant`) and its CLI.
+Byline is measured only through its public API (`byline.Assistant`) and its CLI.
 """
 
 from __future__ import annotations

@@ -66,3 +66,20 @@ class IndexBusy(BylineError):
     def __init__(self, path: Path) -> None:
         super().__init__(f"another byline process is writing to the index at {path} — wait for it to finish")
         self.path = path
+
+
+class MissingExtra(UsageError):
+    """An optional part of Byline whose packages are not installed."""
+
+    def __init__(self, module: str, extra: str, purpose: str) -> None:
+        super().__init__(
+            f"{purpose} needs {module}, which is not installed — pip install 'byline[{extra}]'"
+        )
+
+
+def require(module: str, extra: str, purpose: str) -> None:
+    """Raise MissingExtra unless `module` can be imported (without importing it)."""
+    from importlib.util import find_spec
+
+    if find_spec(module) is None:
+        raise MissingExtra(module, extra, purpose)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from byline.index.errors import require
 
 if TYPE_CHECKING:
     from llama_index.core.vector_stores.types import BasePydanticVectorStore
@@ -24,6 +25,7 @@ class LlamaIndexChunkStore:
 
     def __init__(self, store: BasePydanticVectorStore, *, size: int = 0) -> None:
         """`size`: how many chunk vectors `store` already holds (counted from there on)."""
+        require("llama_index.core", "llama-index", "a llama-index vector store")
         self.store = store
         self._size = size
 

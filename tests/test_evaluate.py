@@ -313,6 +313,8 @@ def invoke(*args: str | Path) -> tuple[int, str]:
 
     # A wide terminal, so rich does not fold the cells the tests look for.
     result = CliRunner(env={"COLUMNS": "240"}).invoke(app, ["eval", *map(str, args)])
+    # CliRunner catches what the command raises; an error for people ends in SystemExit only
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
     return result.exit_code, result.output
 
 
@@ -334,12 +336,11 @@ def test_command_names_the_bad_line_without_a_traceback(
     code, output = invoke(path, "--index", tmp_path / "no-index")
     assert code == 2
     assert message in " ".join(output.split())
-    assert "Traceback" not in output
 
 
 def test_command_refuses_an_unknown_threshold_metric(tmp_path: Path) -> None:
     code, output = invoke(SEED_DEV, "--index", tmp_path, "--fail-under", "accurcy=0.9")
-    assert code == 2 and "known metric" in output and "Traceback" not in output
+    assert code == 2 and "known metric" in output
 
 
 @pytest.fixture(scope="session")

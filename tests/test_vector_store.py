@@ -22,12 +22,13 @@ def test_a_llama_index_vector_store_can_replace_faiss_for_retrieval(own_index: P
 
     other = LlamaIndexChunkStore(SimpleVectorStore())
     other.add_vectors(ids, vectors)
-    bot.store.attach_vector_store(other)
     assert other.size == faiss_store.size == len(ids) > 0
     probe = bot.store.embedder.embed_query(QUESTION)
     assert [i for i, _ in other.search(probe, 5)] == [i for i, _ in faiss_store.search(probe, 5)]
 
-    with_llama_index = bot.ask(QUESTION)
+    on_llama_index = Assistant.open(own_index, create=False, vector_store=other)
+    assert on_llama_index.store.vector_store is other
+    with_llama_index = on_llama_index.ask(QUESTION)
     assert with_llama_index.text == with_faiss.text and "Umerov" in with_llama_index.text
     assert [c.text for c in with_llama_index.citations] == [c.text for c in with_faiss.citations]
 
@@ -38,3 +39,8 @@ def test_a_llama_index_vector_store_can_replace_faiss_for_retrieval(own_index: P
     other.remove_ids(umerov_chunks)
     assert other.size == len(ids) - len(umerov_chunks)
     assert not set(umerov_chunks) & {i for i, _ in other.search(probe, len(ids))}
+
+
+def test_open_wraps_a_bare_llama_index_store_behind_the_seam(own_index: Path) -> None:
+    bot = Assistant.open(own_index, create=False, vector_store=SimpleVectorStore())
+    assert isinstance(bot.store.vector_store, LlamaIndexChunkStore)

@@ -48,7 +48,13 @@ def serve(
 ) -> None:
     """Start the browser chat; print its URL."""
     from byline.cli.common import open_assistant
+    from byline.index.errors import MissingExtra, require
     from byline.service.worker import Worker
+
+    try:
+        require("gradio", "chat", "the browser chat")
+    except MissingExtra as exc:
+        fail(str(exc), exc.exit_code)
     from byline.ui.app import build_app, launch
 
     logins = _logins(auth, auth_file)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from byline.evaluation.run import STAGES, Comparison, EvalRun
+from byline.index.errors import require
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -63,6 +64,8 @@ def write_report(run: EvalRun, path: str | Path, comparison: Comparison | None =
     suffix = path.suffix.lower()
     if suffix not in {".html", ".htm", ".md", ".markdown"}:
         raise ValueError(f"cannot tell the report format from {path.name!r} — name it .html or .md")
+    if suffix in {".html", ".htm"}:
+        require("matplotlib", "report", "the HTML report's plots")
     blocks = report_blocks(run, comparison)
     text = (
         to_html(blocks, title=_title(run)) if suffix in {".html", ".htm"} else to_markdown(blocks)
