@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import replace
+from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -100,14 +101,19 @@ class Assistant:
         *,
         filters: Filters | None = None,
         history: Iterable[Turn] = (),
+        as_of: date | str | None = None,
     ) -> Answer:
         """Return the answer to `question`, with the sentences that support it.
 
         `history` holds earlier (question, answer) turns of a conversation, so follow-ups such
-        as "And Russia's?" are understood; `Conversation` keeps it for you.
+        as "And Russia's?" are understood; `Conversation` keeps it for you. `as_of` is the day
+        the question is asked (a date or "YYYY-MM-DD"): "this week" or "in March" are read
+        against it, and articles published after it are left out.
         """
         started = time.perf_counter()
-        answer = self.pipeline.run(question, filters=filters or Filters(), history=list(history))
+        answer = self.pipeline.run(
+            question, filters=filters or Filters(), history=list(history), as_of=as_date(as_of),
+        )
         return replace(answer, seconds=time.perf_counter() - started)
 
     @property
@@ -129,6 +135,16 @@ class Assistant:
     def warm_up(self) -> None:
         """Load the models now rather than on the first question."""
         self.ask("Who said what to whom, and where?")
+
+
+def as_date(day: date | str | None) -> date | None:
+    """Return `day` as a date; raise UsageError for text that is not YYYY-MM-DD."""
+    if day is None or isinstance(day, date):
+        return day
+    try:
+        return date.fromisoformat(day.strip()[:10])
+    except ValueError:
+        raise UsageError(f"as_of must be a date like 2025-05-16, not {day!r}") from None
 
 
 def _chunk_vectors(vector_store: Any) -> ChunkVectors:

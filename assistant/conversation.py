@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 from typing import Protocol
 
 from byline.types import Answer, Filters, Turn
@@ -11,7 +12,10 @@ from byline.types import Answer, Filters, Turn
 class Asks(Protocol):
     """What a conversation talks to: `Assistant` (kept as a protocol so neither imports the other)."""
 
-    def ask(self, question: str, *, filters: Filters | None = None, history: Iterable[Turn] = ()) -> Answer: ...
+    def ask(
+        self, question: str, *, filters: Filters | None = None, history: Iterable[Turn] = (),
+        as_of: date | str | None = None,
+    ) -> Answer: ...
 
 
 class Conversation:
@@ -23,13 +27,13 @@ class Conversation:
         self.keep = keep
         self.turns: list[Turn] = []
 
-    def ask(self, question: str, *, filters: Filters | None = None) -> Answer:
+    def ask(self, question: str, *, filters: Filters | None = None, as_of: date | str | None = None) -> Answer:
         """Return the answer to `question`, read in the light of the earlier turns.
 
         `filters` narrows this question only; without it the conversation's own filters apply.
         """
         filters = filters if filters is not None else self.filters
-        answer = self.assistant.ask(question, filters=filters, history=self.turns[-self.keep :])
+        answer = self.assistant.ask(question, filters=filters, history=self.turns[-self.keep :], as_of=as_of)
         self.turns.append((question, answer))
         return answer
 

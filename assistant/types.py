@@ -6,7 +6,7 @@ them all): Article → Sentence → Chunk → Hit → Answer(citations: tuple[Ci
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from byline.index.types import (
@@ -47,9 +47,20 @@ class Filters:
     source: str | None = None
     since: str | None = None  # ISO date, inclusive
     until: str | None = None  # ISO date, inclusive
+    exclude: frozenset[str] = frozenset()  # article ids left out (e.g. to test abstaining)
+    published_by: str | None = None  # ISO date: leave out articles published later (undated stay)
+
+    @classmethod
+    def of(cls, options: dict[str, str | None]) -> Filters:
+        """Return the filters named in `options` (source, since, until), as the CLI and the socket send them."""
+        return cls(source=options.get("source"), since=options.get("since"), until=options.get("until"))
 
     def allows(self, info: ArticleInfo) -> bool:
         """Return True when the article passes every filter that is set."""
+        if info.id in self.exclude:
+            return False
+        if self.published_by and info.published and info.published[:10] > self.published_by:
+            return False
         if self.source and info.source.casefold() != self.source.casefold():
             return False
         if self.since and (not info.published or info.published[:10] < self.since):
@@ -58,7 +69,13 @@ class Filters:
 
     @property
     def active(self) -> bool:
-        return bool(self.source or self.since or self.until)
+        return bool(self.source or self.since or self.until or self.exclude or self.published_by)
+
+    def as_of(self, day: str | None) -> Filters:
+        """Return these filters also leaving out articles published after `day` (ISO; None: as they are)."""
+        if not day or (self.published_by and self.published_by <= day):
+            return self
+        return replace(self, published_by=day)
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +147,7 @@ class Answer:
     confidence: float = 0.0
     note: str = ""  # e.g. why a question was refused or rewritten
     standalone_question: str = ""  # the question as understood after conversation context
+    as_of: str = ""  # the day the question was read against (ISO), when one was given
     retrieved: tuple[Hit, ...] = field(default=(), repr=False)
     seconds: float = 0.0
 

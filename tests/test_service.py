@@ -23,6 +23,9 @@ def test_a_warm_process_answers_over_the_index_socket(sample_index: Path, tmp_pa
         assert reply["answer"]["citations"][0]["article_id"] == "istanbul-talks"
         narrowed = ask_warm(index_dir, "Who leads Ukraine's delegation?", {"source": "Nobody's Gazette"})
         assert narrowed is not None and narrowed["answer"]["abstained"] is True
+        before = ask_warm(index_dir, "Who leads Ukraine's delegation?", {}, as_of="2025-05-01")
+        assert before is not None and before["answer"]["abstained"] is True  # published 2025-05-16
+        assert before["answer"]["as_of"] == "2025-05-01"
     finally:
         server.close()
         worker.shutdown()
@@ -34,7 +37,7 @@ def test_without_a_warm_process_the_client_answers_none(tmp_path: Path) -> None:
 
 
 def test_a_failing_handler_is_reported_to_the_client_not_hung(tmp_path: Path) -> None:
-    def broken(question: str, filters: dict[str, str | None]) -> dict[str, object]:
+    def broken(question: str, filters: dict[str, str | None], as_of: str | None) -> dict[str, object]:
         raise RuntimeError("the index went away")
 
     server = WarmServer(tmp_path, broken).start()

@@ -59,7 +59,7 @@ class ChatApp:
     # -- questions --------------------------------------------------------------------------
 
     def respond(
-        self, question: str, source: str | None, since: str, until: str, state: ChatState
+        self, question: str, source: str | None, since: str, until: str, as_of: str, state: ChatState
     ) -> Iterator[tuple[list[dict[str, str]], str, ChatState]]:
         """Yield the chat as it grows: the question and a progress line at once, then the answer."""
         question = (question or "").strip()
@@ -70,6 +70,7 @@ class ChatApp:
         messages.append({"role": "user", "content": render.render_question(question)})
         try:
             filters = parse_filters(source, since, until)
+            day = _iso_date(as_of, "As of")
         except ValueError as exc:
             messages.append({"role": "assistant", "content": render.render_error(str(exc))})
             yield _copy(messages), question, state
@@ -78,7 +79,7 @@ class ChatApp:
         messages.append({"role": "assistant", "content": render.render_pending(articles, 0.0)})
         yield _copy(messages), "", state
 
-        future = self.worker.submit(state.talk(self.assistant).ask, question, filters=filters)
+        future = self.worker.submit(state.talk(self.assistant).ask, question, filters=filters, as_of=day)
         for elapsed in ticks(future):
             # Not started yet means the worker is busy with an upload queued before this question.
             stage = (
@@ -99,16 +100,17 @@ class ChatApp:
         yield _copy(messages), "", state
 
     def api_chat(
-        self, question: str, source: str, since: str, until: str, state: ChatState
+        self, question: str, source: str, since: str, until: str, as_of: str, state: ChatState
     ) -> tuple[dict[str, Any], ChatState]:
         """Return the answer as JSON data; the session's earlier turns make follow-ups work."""
         if not (question or "").strip():
             raise gr.Error("Ask a question: `question` is empty.")
         try:
             filters = parse_filters(source, since, until)
+            day = _iso_date(as_of, "as_of")
         except ValueError as exc:
             raise gr.Error(str(exc)) from exc
-        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters)
+        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters, as_of=day)
         return answer.to_dict(), state
 
     def new_conversation(self) -> tuple[list[dict[str, str]], str, ChatState]:
@@ -236,6 +238,12 @@ def build_app(
                         label="From", placeholder="YYYY-MM-DD", elem_id="byline-since"
                     )
                     until = gr.Textbox(label="To", placeholder="YYYY-MM-DD", elem_id="byline-until")
+                as_of = gr.Textbox(
+                    label="As of (“this week” means the week before this day)",
+                    value=lambda: dt.date.today().isoformat(),  # today, when the page loads
+                    placeholder="YYYY-MM-DD",
+                    elem_id="byline-as-of",
+                )
                 gr.Markdown("### Add articles")
                 upload = gr.File(
                     elem_id="byline-upload",
@@ -247,7 +255,7 @@ def build_app(
                 summary = gr.HTML(elem_id="byline-add-summary", js_on_load=None)
         _api_endpoints(chat)
 
-        ask_inputs = [question, source, since, until, state]
+        ask_inputs = [question, source, since, until, as_of, state]
         ask_outputs = [chatbot, question, state]
         question.submit(chat.respond, ask_inputs, ask_outputs, api_visibility="private")
         chatbot.example_select(
@@ -273,13 +281,14 @@ def _api_endpoints(chat: ChatApp) -> None:
         source = gr.Textbox(label="source", value="")
         since = gr.Textbox(label="since", value="")
         until = gr.Textbox(label="until", value="")
+        as_of = gr.Textbox(label="as_of", value="")
         answer = gr.JSON(label="answer")
         turns = gr.State(ChatState())
         ask = gr.Button("chat")
         reset = gr.Button("new conversation")
     ask.click(
         chat.api_chat,
-        [question, source, since, until, turns],
+        [question, source, since, until, as_of, turns],
         [answer, turns],
         api_name="chat",
         api_description="Ask a question; earlier questions in the same client session are context.",

@@ -10,6 +10,7 @@ from byline.cli.common import (
     JsonFlag,
     ModelOption,
     console,
+    fail,
     open_assistant,
     print_json,
 )
@@ -29,6 +30,7 @@ def ask(
     source: Annotated[str | None, typer.Option(help="Only articles from this source.")] = None,
     since: Annotated[str | None, typer.Option(help="Only articles published on/after (YYYY-MM-DD).")] = None,
     until: Annotated[str | None, typer.Option(help="Only articles published on/before (YYYY-MM-DD).")] = None,
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Read the question as asked on this day (YYYY-MM-DD): \"this week\" means that week; later articles are left out.")] = None,
     use_warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Use a running warm process (byline serve / byline warm) when there is one.")] = True,
     json_out: JsonFlag = False,
 ) -> None:
@@ -38,9 +40,9 @@ def ask(
 
     filters = {"source": source, "since": since, "until": until}
     index_dir = Settings.from_env(index_dir=index).resolved_index_dir()
-    answer = ask_warm(index_dir, question, filters) if use_warm else None
+    answer = ask_warm(index_dir, question, filters, as_of=as_of) if use_warm else None
     if answer is None or "error" in answer:
-        answer = _answer_here(index, model, question, filters)
+        answer = _answer_here(index, model, question, filters, as_of)
     else:
         answer = answer["answer"]
     if json_out:
@@ -49,17 +51,22 @@ def ask(
     _print(answer)
 
 
-def _answer_here(index: Any, model: str | None, question: str, filters: dict[str, str | None]) -> dict[str, Any]:
+def _answer_here(
+    index: Any, model: str | None, question: str, filters: dict[str, str | None], as_of: str | None,
+) -> dict[str, Any]:
     from byline.index.embed import has_export
     from byline.pipeline.nlp import preload
     from byline.settings import Settings
 
     if has_export(Settings.from_env(model=model).model):
         preload()  # spaCy loads while the index opens and the question is embedded and searched
-    from byline import Filters
+    from byline import BylineError, Filters
 
     bot = open_assistant(index, model, create=False)
-    return bot.ask(question, filters=Filters(**filters)).to_dict()  # type: ignore[no-any-return]
+    try:
+        return bot.ask(question, filters=Filters.of(filters), as_of=as_of).to_dict()  # type: ignore[no-any-return]
+    except BylineError as exc:
+        return fail(str(exc), exc.exit_code)  # type: ignore[no-any-return]
 
 
 def _print(answer: dict[str, Any]) -> None:

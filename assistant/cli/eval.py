@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from byline.evaluation import Comparison, EvalRun, Threshold
+    from byline.evaluation import Comparison, EvalRun, Summary, Threshold
     from byline.settings import Settings
 
 _REPORT_SUFFIXES = {".html", ".htm", ".md", ".markdown"}
@@ -65,6 +65,12 @@ def eval_command(
         "--baseline",
         help="A run saved with --json: show what changed and which questions flipped.",
     ),
+    only: str = typer.Option(
+        "all", "--only", help="Which questions: all, with-gold (name their gold articles), in-corpus (answer string in the corpus).",
+    ),
+    gold_removed: bool = typer.Option(
+        False, "--gold-removed", help="Also ask each question that names its gold articles without them: the right reply is to abstain.",
+    ),
     skip_invalid: bool = typer.Option(
         False,
         "--skip-invalid",
@@ -101,6 +107,8 @@ def eval_command(
                 index=index if not corpus else None,
                 settings=settings,
                 skip_invalid=skip_invalid,
+                only=only,
+                gold_removed=gold_removed,
                 progress=progress,
             )
     except BylineError as exc:
@@ -217,6 +225,10 @@ def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) ->
             row.append(format_metric(name, value))
         table.add_row(*row)
     out.print(table)
+    if len(run.by_type) > 1 or run.by_wh:
+        _print_groups(out, "By question type", run.by_type)
+    if run.by_wh:
+        _print_groups(out, "Answerable questions by the kind of answer asked for", run.by_wh)
     out.print(
         f"index built in {run.index_seconds:.1f} s, models loaded in {run.warmup_seconds:.1f} s, "
         f"{s.questions} questions answered in {s.total_seconds:.1f} s "
@@ -224,6 +236,18 @@ def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) ->
         style="dim",
         highlight=False,
     )
+
+
+def _print_groups(out: Console, title: str, groups: dict[str, Summary]) -> None:
+    from byline.evaluation.report import format_metric
+
+    names = ("em", "f1", "doc_at_1", "doc_at_5", "abstention_recall", "false_abstention_rate")
+    table = Table(title=title, title_justify="left")
+    for header in ("group", "questions", *names):
+        table.add_column(header, justify="left" if header == "group" else "right")
+    for group, s in groups.items():
+        table.add_row(group, str(s.questions), *(format_metric(n, s.metrics()[n]) for n in names))
+    out.print(table)
 
 
 def _print_questions(out: Console, run: EvalRun, show: int) -> None:

@@ -11,6 +11,7 @@ Markdown report.
 from __future__ import annotations
 
 from byline.evaluation.run import (
+    SELECTIONS,
     STAGES,
     Comparison,
     EvalRun,
@@ -33,6 +34,7 @@ from byline.evaluation.run import (
 from byline.index.errors import QuestionFileError, RunFileError
 
 __all__ = [
+    "SELECTIONS",
     "STAGES",
     "Comparison",
     "EvalRun",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from byline.evaluation.run import STAGES, Comparison, EvalRun
+from byline.evaluation.run import STAGES, Comparison, EvalRun, Summary
 from byline.index.errors import require
 
 if TYPE_CHECKING:
@@ -34,6 +34,8 @@ METRIC_LABELS = {
     "recall_at_all": "retrieval recall (all passages)",
     "mrr": "retrieval MRR",
     "article_recall": "right article retrieved",
+    "doc_at_1": "right article first (doc@1)",
+    "doc_at_5": "right article in the first 5 (doc@5)",
     "abstention_precision": "abstention precision",
     "abstention_recall": "abstention recall",
     "false_abstention_rate": "false abstention rate",
@@ -108,7 +110,9 @@ def report_blocks(run: EvalRun, comparison: Comparison | None = None) -> list[Bl
     ]
     if comparison is not None:
         blocks += _comparison_blocks(comparison)
-    blocks += [Block("heading", "By question type"), _type_table(run)]
+    blocks += [Block("heading", "By question type"), _type_table(run, run.by_type)]
+    if run.by_wh:
+        blocks += [Block("heading", "Answerable questions by the kind of answer asked for"), _type_table(run, run.by_wh)]
     blocks += [
         Block("heading", "Plots"),
         Block("image", "Scores by question type", png=figure_png(plot_scores_by_type(run))),
@@ -173,7 +177,7 @@ def _comparison_blocks(comparison: Comparison) -> list[Block]:
     return blocks
 
 
-def _type_table(run: EvalRun) -> Block:
+def _type_table(run: EvalRun, groups: dict[str, Summary]) -> Block:
     names = (
         "pass_rate",
         "em",
@@ -185,7 +189,7 @@ def _type_table(run: EvalRun) -> Block:
     )
     rows = tuple(
         (kind, str(s.questions), *(format_metric(n, s.metrics()[n]) for n in names))
-        for kind, s in run.by_type.items()
+        for kind, s in groups.items()
     )
     headers = ("type", "questions", *(METRIC_LABELS[n] for n in names))
     return Block("table", headers=headers, rows=rows)

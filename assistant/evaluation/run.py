@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
@@ -42,7 +43,21 @@ LOWER_IS_BETTER = frozenset(
     {"false_abstention_rate", "latency_p50", "latency_p95", "total_seconds"}
 )
 _REQUIRED = {"question": str, "answers": list, "evidence": list}
-_OPTIONAL = {"id": str, "type": str, "doc_ids": list}
+_OPTIONAL = {"id": str, "type": str, "doc_ids": list, "date": str, "answer_in_corpus": bool}
+# Fields of the RealTime QA sets (../shared/eval/rtqa/) that a run does not read.
+_IGNORED = {"explanation", "choices", "quiz_source"}
+SELECTIONS = {
+    "all": "every question",
+    "with-gold": "questions that name their gold articles (doc_ids)",
+    "in-corpus": "questions whose answer string occurs in the corpus (answer_in_corpus)",
+}
+_WH_KINDS = (
+    ("who", r"^(who|whom|whose)\b"),
+    ("how many / much", r"^how (many|much|long|old|far|big|often)\b"),
+    ("when", r"^(when\b|(what|which) (year|month|day|date)\b)"),
+    ("where", r"^(where\b|(what|which) (country|city|state|town|region|nation|continent|island|province|county|place)\b)"),
+    ("which / what", r"^(which|what)\b"),
+)
 
 
 # -- questions -------------------------------------------------------------------------------
@@ -59,6 +74,9 @@ class Question:
     id: str = ""
     doc_ids: tuple[str, ...] = ()
     line: int = 0  # 1-based line in the question file
+    date: str = ""  # the day the question was asked (ISO): "this week" is read against it
+    answer_in_corpus: bool | None = None  # the answer string occurs in some article (RTQA sets)
+    without: tuple[str, ...] = ()  # articles left out when it is asked (gold removed)
 
     @property
     def answerable(self) -> bool:
@@ -73,6 +91,19 @@ class Question:
     def kind(self) -> str:
         """The question's type, or answerable/unanswerable when the file gives none."""
         return self.type or ("answerable" if self.answerable else "unanswerable")
+
+    @property
+    def wh(self) -> str:
+        """The kind of answer the question's first words ask for: who, when, where, …"""
+        text = self.question.lower()
+        return next((kind for kind, pattern in _WH_KINDS if re.search(pattern, text)), "other")
+
+    def gold_removed(self) -> Question:
+        """Return this question asked without its gold articles: the right reply is to abstain."""
+        return replace(
+            self, answers=(), evidence=(), type="gold removed", id=f"{self.key} (gold removed)",
+            without=self.doc_ids,
+        )
 
 
 def load_questions(
@@ -124,7 +155,7 @@ def parse_question(raw: str, line: int = 0, seen: dict[str, int] | None = None) 
         raise ValueError(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
     if not isinstance(data, dict):
         raise ValueError(f"expected a JSON object, got {type(data).__name__}")
-    unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL))
+    unknown = sorted(set(data) - set(_REQUIRED) - set(_OPTIONAL) - _IGNORED)
     if unknown:
         known = ", ".join([*_REQUIRED, *_OPTIONAL])
         raise ValueError(f"unknown field {', '.join(map(repr, unknown))} (known fields: {known})")
@@ -150,10 +181,23 @@ def parse_question(raw: str, line: int = 0, seen: dict[str, int] | None = None) 
         id=data.get("id", ""),
         doc_ids=tuple(data.get("doc_ids", ())),
         line=line,
+        date=_iso_day(data.get("date", "")),
+        answer_in_corpus=data.get("answer_in_corpus"),
     )
     if seen is not None and question.key in seen:
         raise ValueError(f"repeats the question {question.key!r} of line {seen[question.key]}")
     return question
+
+
+def _iso_day(text: str) -> str:
+    """Return a question's date as YYYY-MM-DD (quiz files write 2022/06/17); raise ValueError if bad."""
+    if not text:
+        return ""
+    day = text.strip().replace("/", "-")[:10]
+    try:
+        return datetime.strptime(day, "%Y-%m-%d").date().isoformat()
+    except ValueError:
+        raise ValueError(f"field 'date' must be a date like 2022-06-17, not {text!r}") from None
 
 
 def _json_kind(kind: type) -> str:
@@ -272,6 +316,8 @@ class Summary:
     recall_at_all: float | None  # evidence anywhere in the retrieved passages
     mrr: float | None
     article_recall: float | None  # a passage from a gold article (doc_ids) was retrieved
+    doc_at_1: float | None  # the first retrieved passage is from a gold article
+    doc_at_5: float | None  # one of the first five is
     abstention_precision: float | None
     abstention_recall: float | None
     false_abstention_rate: float | None
@@ -312,6 +358,8 @@ def summarize(results: Sequence[QuestionResult]) -> Summary:
         recall_at_all=metrics.mean(rank is not None for rank in ranks),
         mrr=metrics.mean(metrics.reciprocal_rank(rank) for rank in ranks),
         article_recall=metrics.mean(r.article_rank is not None for r in with_docs),
+        doc_at_1=metrics.mean(metrics.recall_at_k(r.article_rank, 1) for r in with_docs),
+        doc_at_5=metrics.mean(metrics.recall_at_k(r.article_rank, 5) for r in with_docs),
         abstention_precision=abstention.precision,
         abstention_recall=abstention.recall,
         false_abstention_rate=abstention.false_rate,
@@ -333,6 +381,7 @@ class EvalRun:
     summary: Summary
     by_type: dict[str, Summary]
     articles: int = 0  # articles in the index searched
+    by_wh: dict[str, Summary] = field(default_factory=dict)  # by the kind of answer asked for
     index_seconds: float = 0.0  # building the temporary index (--corpus)
     warmup_seconds: float = 0.0  # loading models before the first question
     warnings: tuple[str, ...] = ()
@@ -366,6 +415,7 @@ class EvalRun:
             results=results,
             summary=_summary_from_dict(data["summary"]),
             by_type={k: _summary_from_dict(v) for k, v in data.get("by_type", {}).items()},
+            by_wh={k: _summary_from_dict(v) for k, v in data.get("by_wh", {}).items()},
             articles=data.get("articles", 0),
             index_seconds=data.get("index_seconds", 0.0),
             warmup_seconds=data.get("warmup_seconds", 0.0),
@@ -386,7 +436,7 @@ def _summary_from_dict(data: dict[str, Any]) -> Summary:
 
 def _result_from_dict(data: dict[str, Any]) -> QuestionResult:
     q = data["question"]
-    lists = ("answers", "evidence", "doc_ids")
+    lists = ("answers", "evidence", "doc_ids", "without")
     kept: dict[str, Any] = {f.name: q[f.name] for f in fields(Question) if f.name in q}
     question = Question(**{**kept, **{k: tuple(q.get(k, ())) for k in lists}})
     values = {f.name: data[f.name] for f in fields(QuestionResult) if f.name in data}
@@ -423,12 +473,16 @@ def evaluate(
     settings: Settings | None = None,
     skip_invalid: bool = False,
     progress: Progress | None = None,
+    only: str = "all",
+    gold_removed: bool = False,
 ) -> EvalRun:
     """Return the scored run of the questions, asked of `bot`, an index, or a fresh `corpus` index.
 
     Give exactly one of: `bot` (an open Assistant), `corpus` (files or folders indexed into a
     temporary index that is deleted afterwards), or `index` (an existing index folder; the
-    default index when nothing is given).
+    default index when nothing is given). `only` picks questions (see SELECTIONS);
+    `gold_removed` also asks every question that names its gold articles without them, where
+    the right reply is to abstain.
     """
     if sum([bot is not None, bool(corpus), index is not None]) > 1:
         raise UsageError("evaluate one thing at a time: pass bot, corpus or index, not several")
@@ -438,9 +492,27 @@ def evaluate(
         questions, warnings = load_questions(questions, skip_invalid=skip_invalid)
     else:
         questions_file = "(questions given in Python)"
+    questions = select(questions, only)
+    if gold_removed:
+        questions = [*questions, *(q.gold_removed() for q in questions if q.doc_ids and q.answerable)]
     with _open(bot, index, corpus, settings, progress) as (assistant, source, seconds, failed):
         warnings += failed
         return _run(assistant, list(questions), questions_file, source, seconds, warnings, progress)
+
+
+def select(questions: Sequence[Question], only: str) -> list[Question]:
+    """Return the questions `only` names (a key of SELECTIONS); raise UsageError for another name."""
+    if only not in SELECTIONS:
+        raise UsageError(f"unknown selection {only!r}: use one of {', '.join(SELECTIONS)}")
+    keep = {
+        "all": lambda q: True,
+        "with-gold": lambda q: bool(q.doc_ids),
+        "in-corpus": lambda q: bool(q.answer_in_corpus),
+    }[only]
+    chosen = [q for q in questions if keep(q)]
+    if not chosen:
+        raise UsageError(f"no question is one of {SELECTIONS[only]}")
+    return chosen
 
 
 @contextmanager
@@ -503,6 +575,7 @@ def _run(
         results=tuple(results),
         summary=summarize(results),
         by_type={k: summarize([r for r in results if r.question.kind == k]) for k in kinds},
+        by_wh=by_wh(results),
         articles=bot.stats().articles,
         index_seconds=index_seconds,
         warmup_seconds=warmup_seconds,
@@ -512,10 +585,21 @@ def _run(
     )
 
 
+def by_wh(results: Sequence[QuestionResult]) -> dict[str, Summary]:
+    """Return the summaries of the answerable questions, by the kind of answer each asks for."""
+    kinds = sorted({r.question.wh for r in results if r.question.answerable})
+    return {k: summarize([r for r in results if r.question.answerable and r.question.wh == k]) for k in kinds}
+
+
 def _ask(bot: Assistant, question: Question) -> QuestionResult:
+    from byline.types import Filters
+
     started = time.perf_counter()
     try:
-        answer = bot.ask(question.question)
+        answer = bot.ask(
+            question.question, filters=Filters(exclude=frozenset(question.without)),
+            as_of=question.date or None,
+        )
     except Exception as exc:  # one failing question must not lose the whole run
         log.exception("question on line %d failed: %s", question.line, question.question)
         return score(question, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")

@@ -6,6 +6,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import date
 from typing import TYPE_CHECKING
 
 from byline.pipeline.compose import Composer, ExtractiveComposer
@@ -45,8 +46,10 @@ class Pipeline:
     support_margin: float = 0.2
     max_question_chars: int = 500
 
-    def run(self, question: str, *, filters: Filters, history: Sequence[Turn] = ()) -> Answer:
-        """Return the answer to one question."""
+    def run(
+        self, question: str, *, filters: Filters, history: Sequence[Turn] = (), as_of: date | None = None,
+    ) -> Answer:
+        """Return the answer to one question, read against the day `as_of` when given."""
         text = " ".join(question.split())
         refusal = self._refusal(text)
         if refusal:
@@ -55,12 +58,12 @@ class Pipeline:
         if self.store.is_empty:
             return Answer(question=question, text=EMPTY_INDEX, abstained=True, note="empty index")
         asked = self.rewriter.run(text, history)
-        retrieval = self.retriever.run(asked, filters)
+        retrieval = self.retriever.run(asked, filters, as_of)
         parsed = analyse(asked)
         previous = frozenset(c.article_id for _, a in history[-1:] for c in a.citations)
         ranked = self.reader.run(parsed, self.ranker.run(parsed, retrieval, previous))
         base = Answer(question=question, text=NOT_FOUND, abstained=True, standalone_question=asked,
-                      retrieved=retrieval.hits)
+                      retrieved=retrieval.hits, as_of=as_of.isoformat() if as_of else "")
         if not ranked:
             return base
         best = ranked[0]

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
 from byline.index.lexical import tokenize
+from byline.pipeline.dates import DateWindow, resolve
 from byline.types import Filters, Hit
 
 if TYPE_CHECKING:
@@ -18,11 +20,13 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class Retrieval:
-    """What retrieval found for a question: its vector and the passages, best first."""
+    """What retrieval found for a question: its vector, the passages (best first), and the days
+    the question points at when it names some ("this week", "in March") against `as_of`."""
 
     question: str
     vector: np.ndarray
     hits: tuple[Hit, ...]
+    window: DateWindow | None = None
 
 
 class HybridRetriever:
@@ -39,10 +43,16 @@ class HybridRetriever:
         self.depth = depth
         self.rrf_k = rrf_k
 
-    def run(self, question: str, filters: Filters) -> Retrieval:
-        """Return the question's vector and its `top` passages, fusing dense and BM25 ranks."""
+    def run(self, question: str, filters: Filters, as_of: date | None = None) -> Retrieval:
+        """Return the question's vector and its `top` passages, fusing dense and BM25 ranks.
+
+        With `as_of` (the day the question is asked), articles published later are left out.
+        """
         vector = self.store.embedder.embed_query(question)
-        return Retrieval(question, vector, tuple(self._search(question, vector, filters)))
+        if as_of is not None:
+            filters = filters.as_of(as_of.isoformat())
+        window = resolve(question, as_of) if as_of is not None else None
+        return Retrieval(question, vector, tuple(self._search(question, vector, filters)), window)
 
     def _search(self, question: str, vector: np.ndarray, filters: Filters) -> list[Hit]:
         store, top = self.store, self.top

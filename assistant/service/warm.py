@@ -26,15 +26,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 SOCKET_NAME = ".byline-ask.sock"
-Handler = Callable[[str, dict[str, str | None]], dict[str, Any]]
+Handler = Callable[[str, dict[str, str | None], str | None], dict[str, Any]]
+"""handler(question, filters, as_of) → the answer as JSON data."""
 
 
 def answer_handler(bot: Assistant, worker: Worker) -> Handler:
     """Return the one handler warm processes answer with: each question runs on `worker`'s
     thread, the only thread that uses the index, after the work queued before it."""
 
-    def handle(question: str, filters: dict[str, str | None]) -> dict[str, Any]:
-        return worker.run(bot.ask, question, filters=Filters(**filters)).to_dict()
+    def handle(question: str, filters: dict[str, str | None], as_of: str | None) -> dict[str, Any]:
+        return worker.run(bot.ask, question, filters=Filters.of(filters), as_of=as_of).to_dict()
 
     return handle
 
@@ -44,7 +45,10 @@ def socket_path(index_dir: Path) -> Path:
     return index_dir / SOCKET_NAME
 
 
-def ask_warm(index_dir: Path, question: str, filters: dict[str, str | None], timeout: float = 60.0) -> dict[str, Any] | None:
+def ask_warm(
+    index_dir: Path, question: str, filters: dict[str, str | None], *, as_of: str | None = None,
+    timeout: float = 60.0,
+) -> dict[str, Any] | None:
     """Return the answer (as JSON data) from a warm process, or None when none is running."""
     path = socket_path(index_dir)
     if not path.exists():
@@ -53,7 +57,7 @@ def ask_warm(index_dir: Path, question: str, filters: dict[str, str | None], tim
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
             conn.settimeout(timeout)
             conn.connect(str(path))
-            conn.sendall(json.dumps({"question": question, "filters": filters}).encode() + b"\n")
+            conn.sendall(json.dumps({"question": question, "filters": filters, "as_of": as_of}).encode() + b"\n")
             reply = conn.makefile("rb").readline()
     except OSError as exc:
         log.info("no warm process at %s (%s); answering here", path, exc)
@@ -72,7 +76,10 @@ class WarmServer:
             def handle(self) -> None:
                 try:
                     request = json.loads(self.rfile.readline())
-                    answer = handler(str(request.get("question", "")), dict(request.get("filters") or {}))
+                    answer = handler(
+                        str(request.get("question", "")), dict(request.get("filters") or {}),
+                        request.get("as_of") or None,
+                    )
                     reply: dict[str, Any] = {"answer": answer}
                 except Exception as exc:  # reported to the client, which then answers itself
                     log.exception("warm request failed")
