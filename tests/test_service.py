@@ -56,3 +56,30 @@ def test_the_worker_runs_everything_on_one_thread_in_order() -> None:
     worker.shutdown()
     assert [n for n, _ in seen] == list(range(20))
     assert len({name for _, name in seen}) == 1 and seen[0][1].startswith("byline-worker")
+
+
+def test_a_hung_warm_process_is_given_up_on_and_ask_answers_by_itself(own_index: Path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    # Takes connections on the index's socket and never answers, as a stopped or hung process does.
+    script = (
+        "import socket, sys, time\n"
+        "s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)\n"
+        "print('listening', flush=True)\n"
+        "conns = [s.accept() for _ in range(2)]\n"
+        "time.sleep(120)\n"
+    )
+    hung = subprocess.Popen([sys.executable, "-c", script, str(socket_path(own_index))], stdout=subprocess.PIPE, text=True)
+    try:
+        assert hung.stdout is not None and hung.stdout.readline().strip() == "listening"
+        started = time.monotonic()
+        assert ask_warm(own_index, "Who?", {}) is None
+        assert time.monotonic() - started < 10  # gave up at the acknowledgement, not after 60 s
+        run = [sys.executable, "-m", "byline.cli", "ask", "Who leads Ukraine's delegation?", "--index", str(own_index)]
+        proc = subprocess.run(run, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and "Umerov" in proc.stdout.splitlines()[0]
+    finally:
+        hung.kill()
+        hung.wait(timeout=30)

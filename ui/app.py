@@ -14,6 +14,7 @@ from byline import AddReport, Assistant, Filters, IndexStats
 from byline.conversation import Conversation
 from byline.service.worker import Worker, ticks
 from byline.ui import render
+from byline.ui.logins import LoginGuard
 from byline.ui.uploads import ACCEPTED_SUFFIXES, UploadLimits, check_uploads
 
 log = logging.getLogger(__name__)
@@ -145,6 +146,7 @@ class ChatApp:
             except Exception as exc:
                 log.exception("adding uploads failed: %s", paths)
                 rejected.append(("upload", f"indexing stopped: {exc}"))
+        _forget_uploads(files or [])
         stats = self._stats()
         return (
             render.render_add_report(report, rejected),
@@ -177,6 +179,15 @@ def parse_filters(source: str | None, since: str, until: str) -> Filters:
     """Return Filters from the panel's fields; raise ValueError saying what to fix."""
     chosen = None if not source or source == ALL_SOURCES else source
     return Filters(source=chosen, since=_iso_date(since, "From"), until=_iso_date(until, "To"))
+
+
+def _forget_uploads(files: Sequence[str]) -> None:
+    """Delete gradio's copies of uploaded files: what was indexed lives in the index now."""
+    for name in files:
+        try:
+            Path(name).unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("could not delete the uploaded copy %s: %s", name, exc)
 
 
 def source_choices(stats: IndexStats) -> Any:
@@ -323,7 +334,7 @@ def launch(
     _, local_url, share_url = app.launch(
         server_name=host,
         server_port=port,
-        auth=auth or None,
+        auth=LoginGuard(auth) if auth else None,
         auth_message="Byline: sign in with the user and password given to `byline serve --auth`.",
         share=share,
         max_file_size=limits.max_size,
@@ -332,7 +343,7 @@ def launch(
         show_error=False,
         css_paths=[CSS_PATH],
         theme=gr.themes.Soft(),
-        footer_links=["api"],
+        footer_links=[] if auth else ["api"],
     )
     return str(local_url), (str(share_url) if share_url else None)
 

@@ -13,8 +13,8 @@ from byline.cli.common import (
     fail,
     open_assistant,
     print_json,
+    shown,
 )
-from rich.markup import escape
 
 
 def register(app: typer.Typer) -> None:
@@ -71,11 +71,11 @@ def _answer_here(
 
 def _print(answer: dict[str, Any]) -> None:
     style = "yellow" if answer["abstained"] else "bold green"
-    console.print(f"[{style}]{escape(answer['text'])}[/]", highlight=False)
+    console.print(f"[{style}]{shown(answer['text'])}[/]", highlight=False)
     for n, c in enumerate(answer["citations"], start=1):
-        console.print(f"\n[bold][{n}][/] “{escape(c['text'])}”", highlight=False)
+        console.print(f"\n[bold][{n}][/] “{shown(c['text'])}”", highlight=False)
         meta = " · ".join(x for x in (c["title"], c["source"], c["published"], c["url"]) if x)
-        console.print(f"    [dim]— {escape(meta)}[/]", highlight=False)
+        console.print(f"    [dim]— {shown(meta)}[/]", highlight=False)
 
 
 def warm(index: IndexOption = None, model: ModelOption = None) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -34,9 +36,18 @@ def open_assistant(index: Path | None, model: str | None, *, create: bool) -> An
         fail(str(exc), exc.exit_code)
 
 
+# C0/C1 controls (ESC starts terminal escape sequences) and bidi overrides, but not \n and \t
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def shown(text: str) -> str:
+    """Return article or user text safe to print: no control characters, no rich markup."""
+    return escape(_UNPRINTABLE.sub("", text))
+
+
 def fail(message: str, code: int = 1) -> Any:
     """Print an error for people and exit."""
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    errors.print(f"[bold red]error:[/] {shown(message)}", highlight=False)
     raise typer.Exit(code)
 
 

@@ -14,8 +14,8 @@ from byline.cli.common import (
     fail,
     open_assistant,
     print_json,
+    shown,
 )
-from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -54,7 +54,7 @@ def add(
         f"[red]failed {len(report.failed)}[/] — {report.seconds:.1f}s → {bot.store.path}"
     )
     for f in report.failed:
-        console.print(f"  [red]✗[/] {escape(f.path)}: {escape(f.reason)}", highlight=False)
+        console.print(f"  [red]✗[/] {shown(f.path)}: {shown(f.reason)}", highlight=False)
     if report.failed and not report.added and not report.duplicates:
         raise typer.Exit(1)
 
@@ -69,7 +69,7 @@ def list_articles(index: IndexOption = None, model: ModelOption = None, json_out
         return
     table = Table("id", "title", "source", "published", "sentences")
     for a in articles:
-        table.add_row(escape(a.id), escape(a.title), escape(a.source), a.published, str(a.sentences))
+        table.add_row(shown(a.id), shown(a.title), shown(a.source), shown(a.published), str(a.sentences))
     console.print(table)
 
 
@@ -86,12 +86,12 @@ def show(
     if json_out:
         print_json({"article": article, "sentences": sentences})
         return
-    console.print(f"[bold]{escape(article.title)}[/] — {escape(article.source)} {article.published}")
+    console.print(f"[bold]{shown(article.title)}[/] — {shown(article.source)} {shown(article.published)}")
     for s in sentences:
-        console.print(f"[dim]{s.position:>3} ¶{s.paragraph} {s.start}-{s.end}[/] {escape(s.text)}", highlight=False)
+        console.print(f"[dim]{s.position:>3} ¶{s.paragraph} {s.start}-{s.end}[/] {shown(s.text)}", highlight=False)
     console.print(f"[bold]Dropped by cleaning ({len(article.dropped)}):[/]")
     for d in article.dropped:
-        console.print(f"  [yellow]−[/] {escape(d)}", highlight=False)
+        console.print(f"  [yellow]−[/] {shown(d)}", highlight=False)
 
 
 @index_app.command("remove")
@@ -100,7 +100,7 @@ def remove(article_ids: list[str], index: IndexOption = None, model: ModelOption
     bot = open_assistant(index, model, create=False)
     missing = [a for a in article_ids if not bot.remove(a)]
     for a in missing:
-        console.print(f"[yellow]no article {escape(a)!r} in the index[/]")
+        console.print(f"[yellow]no article {shown(a)!r} in the index[/]")
     console.print(f"removed {len(article_ids) - len(missing)}")
     if missing:
         raise typer.Exit(1)
@@ -122,5 +122,5 @@ def stats(index: IndexOption = None, model: ModelOption = None, json_out: JsonFl
         ("model", f"{s.model} ({s.dimension}-d)"), ("vector index", s.vector_index),
         ("size on disk", f"{s.bytes_on_disk / 1e6:.1f} MB"),
     ):
-        table.add_row(name, escape(value))
+        table.add_row(name, shown(value))
     console.print(table)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
+import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -65,6 +68,7 @@ def serve(
             fg="yellow",
             err=True,
         )
+    uploads = _private_upload_folder()
     worker = Worker()  # the index is opened and used on this one thread
     bot = worker.run(open_assistant, index, model, create=True)
     if add:
@@ -93,6 +97,18 @@ def serve(
         if warm is not None:
             warm.close()
         worker.shutdown()
+        if uploads is not None:
+            shutil.rmtree(uploads, ignore_errors=True)
+
+
+def _private_upload_folder() -> Path | None:
+    """Keep this chat's uploads in a folder of its own, removed when it stops (unless
+    GRADIO_TEMP_DIR names one already); each upload is also deleted once indexed."""
+    if os.environ.get("GRADIO_TEMP_DIR"):
+        return None
+    folder = Path(tempfile.mkdtemp(prefix="byline-uploads-"))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
 
 
 def _warm_socket(worker: Worker, bot: Assistant) -> WarmServer | None:

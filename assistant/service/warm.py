@@ -47,20 +47,29 @@ def socket_path(index_dir: Path) -> Path:
 
 def ask_warm(
     index_dir: Path, question: str, filters: dict[str, str | None], *, as_of: str | None = None,
-    timeout: float = 60.0,
+    timeout: float = 60.0, ack_timeout: float = 2.0,
 ) -> dict[str, Any] | None:
-    """Return the answer (as JSON data) from a warm process, or None when none is running."""
+    """Return the answer (as JSON data) from a warm process, or None when none is running.
+
+    A live process acknowledges the question at once, from its own connection thread, even
+    while its worker is busy; one that does not within `ack_timeout` seconds (stopped, hung)
+    is given up on, so `byline ask` answers by itself instead of waiting.
+    """
     path = socket_path(index_dir)
     if not path.exists():
         return None
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(timeout)
+            conn.settimeout(ack_timeout)
             conn.connect(str(path))
             conn.sendall(json.dumps({"question": question, "filters": filters, "as_of": as_of}).encode() + b"\n")
-            reply = conn.makefile("rb").readline()
-    except OSError as exc:
-        log.info("no warm process at %s (%s); answering here", path, exc)
+            replies = conn.makefile("rb")
+            if json.loads(replies.readline() or b"{}").get("accepted") is not True:
+                return None
+            conn.settimeout(timeout)
+            reply = replies.readline()
+    except (OSError, ValueError) as exc:
+        log.info("no warm process answered at %s (%s); answering here", path, exc)
         return None
     data = json.loads(reply) if reply else None
     return data if isinstance(data, dict) and "answer" in data else None
@@ -76,6 +85,8 @@ class WarmServer:
             def handle(self) -> None:
                 try:
                     request = json.loads(self.rfile.readline())
+                    self.wfile.write(b'{"accepted": true}\n')
+                    self.wfile.flush()
                     answer = handler(
                         str(request.get("question", "")), dict(request.get("filters") or {}),
                         request.get("as_of") or None,
