@@ -17,6 +17,7 @@ so a crash mid-write leaves the previous generation untouched.
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import logging
@@ -33,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from byline.index.embed import Embedder, model_label
-from byline.index.errors import IndexBusy, IndexCorrupt, IndexMismatch
+from byline.index.errors import DiskFull, IndexCorrupt, IndexMismatch, IndexStillBusy
 from byline.index.types import Article, ArticleInfo, Chunk, IndexStats, Sentence
 from byline.index.vector_store import ChunkVectors, FaissChunkStore
 
@@ -43,7 +44,8 @@ FORMAT_VERSION = 1
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS articles (
     id TEXT PRIMARY KEY, title TEXT, source TEXT, published TEXT, url TEXT, author TEXT,
-    origin TEXT, hash TEXT UNIQUE, text TEXT, dropped TEXT, n_sentences INTEGER, added REAL);
+    origin TEXT, hash TEXT UNIQUE, text TEXT, dropped TEXT, n_sentences INTEGER, added REAL,
+    key TEXT);
 CREATE TABLE IF NOT EXISTS sentences (
     row INTEGER PRIMARY KEY, article_id TEXT, position INTEGER, paragraph INTEGER,
     start INTEGER, "end" INTEGER, text TEXT);
@@ -81,6 +83,7 @@ class IndexStore:
         self._bm25: Any = None
         self._bm25_ids: np.ndarray | None = None
         self.manifest: dict[str, Any] = {}
+        self.lock_wait_seconds = 120.0  # how long a write waits for another process's write
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -274,6 +277,12 @@ class IndexStore:
         """Return content hash → article id for every indexed article."""
         return {h: i for i, h in self._query("SELECT id, hash FROM articles")}
 
+    def article_keys(self) -> dict[str, str]:
+        """Return article id → the identity of its source (indexes from before keys: its origin)."""
+        columns = {r[1] for r in self._query("PRAGMA table_info(articles)")}
+        key = "coalesce(key, origin)" if "key" in columns else "origin"
+        return dict(self._query(f"SELECT id, {key} FROM articles"))  # type: ignore[arg-type]
+
     # -- writing ---------------------------------------------------------------------------
 
     def remove(self, article_ids: Sequence[str]) -> int:
@@ -287,14 +296,22 @@ class IndexStore:
     def writer(self) -> Iterator[Writer]:
         """Yield a Writer for the next generation; it goes live only if `commit()` is called."""
         self.path.mkdir(parents=True, exist_ok=True)
-        with _exclusive_lock(self.path):
+        with _exclusive_lock(self.path, self.lock_wait_seconds):
             self.refresh()
             _remove_stale(self.path, keep=self._generation)
-            writer = Writer(self)
+            writer: Writer | None = None
             try:
+                writer = Writer(self)
                 yield writer
+            except (OSError, sqlite3.Error, RuntimeError) as exc:
+                if _is_disk_full(exc):
+                    log.error("write to %s failed, the disk is full: %s", self.path, exc)
+                    raise DiskFull(self.path) from exc
+                raise
             finally:
-                writer.discard()
+                if writer is not None:
+                    writer.discard()
+                (self.path / "CURRENT.tmp").unlink(missing_ok=True)
 
 
 class Writer:
@@ -306,14 +323,11 @@ class Writer:
         self.name = f"gen-{number:06d}"
         self.tmp = store.path / f"{self.name}.tmp-{os.getpid()}"
         self.tmp.mkdir()
-        if store._generation:
-            with store._lock:
-                assert store._db is not None
-                target = sqlite3.connect(self.tmp / "meta.sqlite")
-                store._db.backup(target)
-                target.close()
-        self.db = sqlite3.connect(self.tmp / "meta.sqlite")
-        self.db.executescript(_SCHEMA)
+        try:
+            self.db = self._copy_database()
+        except BaseException:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise
         self.changed = False
         self._new_vectors: list[np.ndarray] = []
         self._drop_rows: list[int] = []
@@ -330,11 +344,13 @@ class Writer:
         rows = list(range(self._next_row, self._next_row + len(sentences)))
         self._next_row += len(sentences)
         self.db.execute(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+            "INSERT INTO articles (id, title, source, published, url, author, origin, hash, text, "
+            "dropped, n_sentences, added, key) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
                 article.id, article.title, article.source, article.published, article.url,
                 article.author, article.origin, content_hash, article.text,
                 json.dumps(list(article.dropped)), len(sentences), time.time(),
+                article.key or article.origin,
             ),
         )
         self.db.executemany(
@@ -394,16 +410,36 @@ class Writer:
         _fsync_tree(self.tmp)
         final = store.path / self.name
         os.replace(self.tmp, final)
+        self.tmp = final  # until CURRENT names it, it is still ours to remove on failure
         _atomic_write(store.path / "CURRENT", self.name)
         old = store._generation
         store._load()
         if old:
             shutil.rmtree(store.path / old, ignore_errors=True)
 
+    def _copy_database(self) -> sqlite3.Connection:
+        store = self.store
+        if store._generation:
+            with store._lock:
+                assert store._db is not None
+                target = sqlite3.connect(self.tmp / "meta.sqlite")
+                try:
+                    store._db.backup(target)
+                finally:
+                    target.close()
+        db = sqlite3.connect(self.tmp / "meta.sqlite")
+        db.executescript(_SCHEMA)
+        if "key" not in {r[1] for r in db.execute("PRAGMA table_info(articles)")}:
+            db.execute("ALTER TABLE articles ADD COLUMN key TEXT")  # an index from before keys
+        return db
+
     def discard(self) -> None:
         """Remove the temporary folder if this generation did not go live."""
         with contextlib.suppress(sqlite3.Error):
             self.db.close()
+        current = self.store.path / "CURRENT"
+        if current.is_file() and current.read_text().strip() == self.tmp.name:
+            return  # it went live
         shutil.rmtree(self.tmp, ignore_errors=True)
 
     def _dimension(self) -> int:
@@ -478,12 +514,23 @@ def _exclusive_lock(path: Path, wait_seconds: float = 120.0) -> Iterator[None]:
                 break
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise IndexBusy(path) from None
+                    raise IndexStillBusy(path, wait_seconds) from None
                 time.sleep(0.2)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _is_disk_full(exc: BaseException) -> bool:
+    """Return True when a write failed for want of space (OS, SQLite and FAISS say it differently)."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return True
+    text = str(exc).lower()
+    if "disk is full" in text or "no space left on device" in text:
+        return True
+    # numpy reports a short write without an errno: "13440 requested and 1984 written"
+    return isinstance(exc, OSError) and exc.errno is None and "requested and" in text
 
 
 def _only_generations(path: Path) -> bool:

@@ -1,0 +1,335 @@
+"""Nothing lost, nothing crashes: article identity, bad bytes, giant inputs, odd files, a full disk."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DATA
+
+from byline import Assistant
+from byline.index.errors import DiskFull, IndexBusy
+from byline.index.sentences import MAX_SENTENCE_CHARS
+
+STORY = (
+    "The harbour master of {place} said on Monday that the new breakwater would open in spring. "
+    "Fishing crews in {place} welcomed the decision after two years of storms."
+)
+
+
+def _story(place: str) -> str:
+    return STORY.format(place=place)
+
+
+def _jsonl(path: Path, records: list[dict[str, object]]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records))
+    return path
+
+
+# -- 1. identity: different sources never overwrite each other --------------------------------
+
+
+def test_files_whose_names_make_the_same_id_are_all_kept(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    names = {
+        "2024/article.txt": "Brest", "2025/article.txt": "Vigo", "a b.txt": "Cork",
+        "a-b.txt": "Oban", "report.txt": "Bergen", "日本.txt": "Tromsø", "中国.txt": "Hull",
+    }
+    for name, place in names.items():
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+        (folder / name).write_text(_story(place))
+    (folder / "report.html").write_text(
+        f"<html><head><title>Report</title></head><body><article><p>{_story('Aarhus')}</p>"
+        "</article></body></html>"
+    )
+    bot = Assistant.open(tmp_path / "index")
+    report = bot.add([folder])
+    assert report.failed == () and len(report.added) == 8, report
+    ids = [a.id for a in bot.articles()]
+    assert len(set(ids)) == 8
+    assert "article" in ids and "report" in ids and "a-b" in ids  # the first keeps the readable id
+    texts = {bot.store.article(i).text for i in ids}  # type: ignore[union-attr]
+    assert all(any(place in t for t in texts) for place in [*names.values(), "Aarhus"])
+    # a later add of another file with a taken name adds, it does not replace
+    (tmp_path / "2026").mkdir()
+    (tmp_path / "2026" / "article.txt").write_text(_story("Leith"))
+    later = bot.add([tmp_path / "2026" / "article.txt"])
+    assert len(later.added) == 1 and later.updated == ()
+    assert len(bot.articles()) == 9
+
+
+def test_re_adding_a_changed_file_is_an_update_not_a_new_article(tmp_path: Path) -> None:
+    story = tmp_path / "harbour.txt"
+    story.write_text(_story("Brest"))
+    bot = Assistant.open(tmp_path / "index")
+    assert [a.id for a in bot.add([story]).added] == ["harbour"]
+    story.write_text(_story("Brest") + " The mayor of Brest promised a second breakwater.")
+    report = bot.add([story])
+    assert report.added == () and [a.id for a in report.updated] == ["harbour"]
+    assert [a.id for a in bot.articles()] == ["harbour"]
+    assert "second breakwater" in bot.store.article("harbour").text  # type: ignore[union-attr]
+
+
+def test_repeated_jsonl_id_is_reported_by_line_and_the_first_line_kept(tmp_path: Path) -> None:
+    wire = _jsonl(tmp_path / "wire.jsonl", [
+        {"id": "x1", "text": _story("Brest")},
+        {"id": "x2", "text": _story("Vigo")},
+        {"id": "x1", "text": _story("Cork")},
+    ])
+    bot = Assistant.open(tmp_path / "index")
+    report = bot.add([wire])
+    assert sorted(a.id for a in report.added) == ["x1", "x2"]
+    (failure,) = report.failed
+    assert failure.path == f"{wire}:3" and "already used on line 1" in failure.reason
+    assert "Brest" in bot.store.article("x1").text  # type: ignore[union-attr]
+
+
+def test_the_same_jsonl_id_in_two_files_keeps_both_articles(tmp_path: Path) -> None:
+    first = _jsonl(tmp_path / "a.jsonl", [{"id": "story-1", "text": _story("Brest")}])
+    second = _jsonl(tmp_path / "b.jsonl", [{"id": "story-1", "text": _story("Vigo")}])
+    bot = Assistant.open(tmp_path / "index")
+    assert len(bot.add([first, second]).added) == 2
+    assert len(bot.add([_jsonl(tmp_path / "c.jsonl", [{"id": "story-1", "text": _story("Cork")}])]).added) == 1
+    texts = " ".join(bot.store.article(a.id).text for a in bot.articles())  # type: ignore[union-attr]
+    assert all(place in texts for place in ("Brest", "Vigo", "Cork"))
+
+
+# -- 2. one bad byte costs one line -----------------------------------------------------------
+
+
+def test_invalid_byte_in_a_jsonl_line_skips_only_that_line(tmp_path: Path) -> None:
+    lines = [json.dumps({"id": f"s{n}", "text": _story(f"Port {n}")}).encode() for n in range(1, 6)]
+    lines[2] = lines[2].replace(b"Port 3", b"Port \xff3")
+    wire = tmp_path / "wire.jsonl"
+    wire.write_bytes(b"\n".join(lines) + b"\n")
+    report = Assistant.open(tmp_path / "index").add([wire])
+    assert sorted(a.id for a in report.added) == ["s1", "s2", "s4", "s5"]
+    (failure,) = report.failed
+    assert failure.path == f"{wire}:3" and "not valid UTF-8" in failure.reason
+
+
+# -- 3. giant inputs are bounded at index time --------------------------------------------------
+
+
+def test_a_two_megabyte_single_line_is_stored_as_bounded_sentences_and_answers(tmp_path: Path) -> None:
+    dump = tmp_path / "dump.txt"
+    filler = " ".join(f"token{n % 997}" for n in range(260_000))  # ~2.4 MB, no sentence breaks
+    dump.write_text("The lighthouse keeper of Skerry is named Ingrid Aalto. " + filler)
+    bot = Assistant.open(tmp_path / "index")
+    report = bot.add([dump])
+    assert [a.id for a in report.added] == ["dump"]
+    assert any("only the first" in w.message for w in report.warnings), report.warnings
+    sentences = bot.store.sentences("dump")
+    assert max(len(s.text) for s in sentences) <= MAX_SENTENCE_CHARS
+    article = bot.store.article("dump")
+    assert article is not None and len(article.text) <= 300_000
+    assert all(article.text[s.start : s.end] == s.text for s in sentences)
+    answer = bot.ask("Who is the lighthouse keeper of Skerry?")
+    assert "Ingrid Aalto" in answer.text
+    assert all(len(c.text) <= 2 * MAX_SENTENCE_CHARS for c in answer.citations)
+
+
+def test_a_thirty_mebibyte_line_is_indexed_without_gigabytes_of_memory(tmp_path: Path) -> None:
+    dump = tmp_path / "huge.txt"
+    with open(dump, "w") as handle:
+        handle.write("The archive of Skerry holds old ship logs. ")
+        handle.write("logbook entry " * (30 * 2**20 // 14))
+    script = (
+        "import json, resource, sys\n"
+        "from byline import Assistant\n"
+        "r = Assistant.open(sys.argv[1]).add([sys.argv[2]])\n"
+        "print(json.dumps({'added': len(r.added), 'peak_mib': "
+        "resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "index"), str(dump)],
+        capture_output=True, text=True, timeout=600, check=True,
+    ).stdout
+    result = json.loads(out.splitlines()[-1])
+    assert result["added"] == 1
+    assert result["peak_mib"] < 1500, result  # the model alone is ~500 MiB; this peaked at 5.3 GB
+
+
+# -- 4. lone surrogates and undecodable names ---------------------------------------------------
+
+
+def test_lone_surrogates_in_jsonl_are_replaced_and_the_line_indexed(tmp_path: Path) -> None:
+    wire = tmp_path / "wire.jsonl"
+    text = _story("Brest").replace("Monday", "Mon\\ud800day")
+    wire.write_text('{"id": "s1", "title": "Bad \\udc00 title", "text": "' + text + '"}\n')
+    bot = Assistant.open(tmp_path / "index")
+    report = bot.add([wire])
+    assert [a.id for a in report.added] == ["s1"] and report.failed == ()
+    assert any("surrogate" in w.message for w in report.warnings)
+    article = bot.store.article("s1")
+    assert article is not None and article.title == "Bad \ufffd title" and "Mon\ufffdday" in article.text
+
+
+def test_a_file_name_with_invalid_utf8_bytes_is_indexed_under_a_printable_origin(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    bad_name = os.fsencode(folder) + b"/caf\xe9-news.txt"
+    with open(bad_name, "w") as handle:
+        handle.write(_story("Brest"))
+    bot = Assistant.open(tmp_path / "index")
+    report = bot.add([folder])
+    assert report.failed == () and len(report.added) == 1
+    (info,) = bot.articles()
+    assert info.origin.endswith("caf\ufffd-news.txt")
+    info.origin.encode("utf-8")  # printable and storable
+
+
+# -- 5. a full disk -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Path:
+    """Return a 24 MiB tmpfs mounted for this test (unmounted after it)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if shutil.which("mount") is None:
+        pytest.skip("no mount command: cannot set up a small file system")
+    run = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=24m", "tmpfs", str(mount)],
+                         capture_output=True, text=True)
+    if run.returncode != 0:
+        pytest.skip(f"mounting a tmpfs is not permitted here ({run.stderr.strip()})")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path, leave: int) -> Path:
+    """Fill `disk` so that only about `leave` bytes stay free; return the filler file."""
+    filler = disk / "filler"
+    free = shutil.disk_usage(disk).free
+    with open(filler, "wb") as handle:
+        handle.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+@pytest.mark.parametrize("leave", [0, 32 * 1024, 96 * 1024])  # the sample index is ~110 kB
+def test_full_disk_says_so_and_leaves_the_index_and_no_leftovers(
+    sample_index: Path, small_disk: Path, leave: int
+) -> None:
+    index = small_disk / "index"
+    shutil.copytree(sample_index, index)
+    before = sorted(p.name for p in index.iterdir())
+    filler = _fill(small_disk, leave)
+    bot = Assistant.open(index)
+    with pytest.raises(DiskFull, match="is full — free some space"):
+        bot.add([DATA / "wire.jsonl", DATA / "summit.html"])
+    assert sorted(p.name for p in index.iterdir()) == before  # the half-written generation is gone
+    assert "Umerov" in Assistant.open(index).ask("Who leads Ukraine's delegation?").text
+    filler.unlink()
+    assert {a.id for a in bot.add([DATA / "wire.jsonl"]).added} == {"glacier-1", "rail-2"}
+
+
+# -- 6. errors that were tracebacks -------------------------------------------------------------
+
+
+def test_a_busy_index_says_what_to_do_and_writes_nothing(own_index: Path) -> None:
+    bot = Assistant.open(own_index)
+    bot.store.lock_wait_seconds = 0.3
+    before = (own_index / "CURRENT").read_text()
+    with open(own_index / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(IndexBusy, match="run it again"):
+            bot.add([DATA / "wire.jsonl"])
+        with pytest.raises(IndexBusy, match="changed nothing"):
+            bot.remove("istanbul-talks")
+    assert (own_index / "CURRENT").read_text() == before
+    assert [a.id for a in bot.articles()] == ["istanbul-talks"]
+
+
+def test_links_out_of_the_folder_and_named_pipes_are_skipped_and_reported(tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "good.txt").write_text(_story("Brest"))
+    outside = tmp_path / "secret"
+    outside.mkdir()
+    (outside / "private.txt").write_text(_story("Vigo"))
+    (folder / "leak.txt").symlink_to(outside / "private.txt")
+    (folder / "leakdir").symlink_to(outside)
+    os.mkfifo(folder / "pipe.txt")
+    report = Assistant.open(tmp_path / "index").add([folder])  # a FIFO read would block forever
+    assert [a.id for a in report.added] == ["good"]
+    reasons = {Path(f.path).name: f.reason for f in report.failed}
+    assert "outside the folder" in reasons["leak.txt"] and "outside the folder" in reasons["leakdir"]
+    assert "not a regular file" in reasons["pipe.txt"]
+
+
+def test_unreadable_folders_are_reported_and_the_rest_indexed(tmp_path: Path) -> None:
+    if shutil.which("setpriv") is None:
+        pytest.skip("setpriv is needed to read files without root's override of permissions")
+    folder = tmp_path / "in"
+    (folder / "locked").mkdir(parents=True)
+    (folder / "good.txt").write_text(_story("Brest"))
+    (folder / "locked" / "hidden.txt").write_text(_story("Vigo"))
+    elsewhere = tmp_path / "elsewhere"
+    (elsewhere / "inner").mkdir(parents=True)
+    (elsewhere / "inner" / "x.txt").write_text(_story("Cork"))
+    link = tmp_path / "link-into-locked"
+    link.symlink_to(elsewhere / "inner")
+    script = (
+        "import json, sys\n"
+        "from byline import Assistant\n"
+        "r = Assistant.open(sys.argv[1]).add(sys.argv[2:])\n"
+        "print(json.dumps({'added': [a.id for a in r.added], 'failed': [[f.path, f.reason] for f in r.failed]}))\n"
+    )
+    (folder / "locked").chmod(0)
+    elsewhere.chmod(0)
+    try:
+        # without CAP_DAC_OVERRIDE even root meets the permissions, as any user would
+        run = subprocess.run(
+            ["setpriv", "--bounding-set=-dac_override,-dac_read_search", "--", sys.executable, "-c",
+             script, str(tmp_path / "index"), str(folder), str(link)],
+            capture_output=True, text=True, timeout=600,
+        )
+    finally:
+        (folder / "locked").chmod(0o755)
+        elsewhere.chmod(0o755)
+    if run.returncode != 0 and "setpriv" in run.stderr:
+        pytest.skip(f"cannot drop capabilities here: {run.stderr.strip()}")
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.splitlines()[-1])
+    assert result["added"] == ["good"]
+    failed = dict(result["failed"])
+    assert "folder cannot be read" in failed[str(folder / "locked")]
+    assert "cannot be read" in failed[str(link)]
+
+
+# -- smaller: wrong field types, garbage dates, deep HTML ---------------------------------------
+
+
+def test_wrong_field_types_and_impossible_dates_are_left_out_with_a_warning(tmp_path: Path) -> None:
+    wire = _jsonl(tmp_path / "wire.jsonl", [
+        {"id": "s1", "title": ["a", "list", "title"], "text": _story("Brest"), "published": "2005-13-45"},
+        {"id": "s2", "title": "Fine", "text": _story("Vigo"), "source": {"name": "x"}, "published": "2005-02-03"},
+    ])
+    bot = Assistant.open(tmp_path / "index")
+    report = bot.add([wire])
+    assert sorted(a.id for a in report.added) == ["s1", "s2"]
+    warned = {(w.path, w.message.split(" ")[1]) for w in report.warnings}
+    assert (f"{wire}:1", "'title'") in warned and (f"{wire}:2", "'source'") in warned
+    assert (f"{wire}:1", "'2005-13-45'") in warned
+    first, second = bot.store.article("s1"), bot.store.article("s2")
+    assert first is not None and second is not None
+    assert "list" not in first.title and first.published == ""
+    assert second.source == "" and second.published == "2005-02-03"
+
+
+def test_html_nested_too_deeply_says_so(tmp_path: Path) -> None:
+    page = tmp_path / "deep.html"
+    page.write_text("<html><body>" + "<div>" * 300 + f"<p>{_story('Brest')}</p>" + "</div>" * 300
+                    + "</body></html>")
+    report = Assistant.open(tmp_path / "index").add([page, DATA / "wire.jsonl"])
+    reasons = {f.path: f.reason for f in report.failed}
+    assert "nested 30" in reasons[str(page)] and "255" in reasons[str(page)]
+    assert {a.id for a in report.added} == {"glacier-1", "rail-2"}
