@@ -152,15 +152,35 @@ class SegmentedBM25:
         self.offsets = np.cumsum([0] + [len(s.chunk_ids) for s in self.segments])
 
     def retrieve(self, tokens: Any, k: int, **options: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return (documents, scores), each of shape (1, n), best first; documents index `ids`."""
+        """Return (documents, scores), each of shape (1, n), best first; documents index `ids`.
+
+        Each segment's BM25 weighs a term by that segment's document frequency; a term common
+        in a small segment would sink its articles, so scores are re-weighted to the IDF of all
+        segments together (as Lucene scores with collection-wide statistics).
+        """
+        inverse = {i: t for t, i in tokens.vocab.items()}
+        terms = [inverse[i] for i in tokens.ids[0] if i in inverse]
+        parts = []
+        for segment in self.segments:
+            retriever = segment.bm25()
+            indptr = retriever.scores["indptr"]
+            ids = {t: retriever.vocab_dict[t] for t in set(terms) if t in retriever.vocab_dict}
+            df = {t: int(indptr[i + 1] - indptr[i]) for t, i in ids.items()}
+            parts.append((retriever, ids, df, int(retriever.scores["num_docs"])))
+        total = sum(n for *_, n in parts)
         found: list[tuple[float, int]] = []
-        for segment, offset in zip(self.segments, self.offsets, strict=False):
-            n = min(len(segment.chunk_ids), k + len(self.dead))
-            docs, scores = segment.bm25().retrieve(tokens, k=n, **options)
+        for segment, offset, (retriever, ids, df, n) in zip(self.segments, self.offsets, parts, strict=False):
+            scores = np.zeros(n, dtype=np.float32)
+            for term in terms:
+                if term in ids and df[term]:
+                    global_df = sum(p[2].get(term, 0) for p in parts)
+                    weight = _idf(global_df, total) / _idf(df[term], n)
+                    scores += weight * retriever.get_scores_from_ids([ids[term]])
+            best = np.argsort(-scores, kind="stable")[: k + len(self.dead)]
             found.extend(
-                (float(s), int(offset + d))
-                for d, s in zip(docs[0], scores[0], strict=True)
-                if int(segment.chunk_ids[d]) not in self.dead
+                (float(scores[d]), int(offset + d))
+                for d in best
+                if scores[d] > 0 and int(segment.chunk_ids[d]) not in self.dead
             )
         found.sort(key=lambda f: -f[0])
         found = found[:k]
@@ -172,6 +192,11 @@ class SegmentedBM25:
         if not self.segments:
             return np.zeros(0, dtype=np.int64)
         return np.concatenate([s.chunk_ids for s in self.segments])
+
+
+def _idf(df: int, n: int) -> float:
+    """Return bm25s's default (Lucene) inverse document frequency."""
+    return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
 
 
 class IndexStore:

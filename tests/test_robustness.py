@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DATA, SHARED
+from conftest import DATA, SAMPLES, SHARED
 
 from byline import Assistant
 from byline.index.errors import DiskFull, IndexBusy
@@ -413,3 +413,27 @@ def test_many_small_adds_are_merged_and_removed_articles_purged(
     segments = list((tmp_path / "index").glob("seg-*"))
     assert len(segments) == 1 and bot.store.vector_store is not None
     assert bot.store.vector_store.size == 1  # the deleted chunks are gone, not just hidden
+
+
+def test_bm25_over_segments_ranks_like_one_index_over_all_chunks(tmp_path: Path) -> None:
+    import bm25s
+
+    from byline.index.lexical import tokenize
+
+    bbc = tmp_path / "bbc.jsonl"
+    bbc.write_text("\n".join((SHARED / "corpora" / "bbc-news.jsonl").read_text().splitlines()[:30]) + "\n")
+    bot = Assistant.open(tmp_path / "index")
+    bot.add([bbc])
+    bot.add([SAMPLES])  # a small segment where "Ukraine" is in every chunk
+    question = "Who leads Ukraine's delegation?"
+    retriever, ids = bot.store.bm25()  # type: ignore[misc]
+    docs, _ = retriever.retrieve(tokenize([question]), k=5, show_progress=False, n_threads=1)
+    rows = bot.store._query("SELECT c.id, a.title || '. ' || c.text FROM chunks c JOIN articles a "
+                            "ON a.id = c.article_id ORDER BY c.id")
+    whole = bm25s.BM25()
+    whole.index(tokenize([t for _, t in rows]), show_progress=False)
+    expected, _ = whole.retrieve(tokenize([question]), k=5, show_progress=False, n_threads=1)
+    found, wanted = [int(ids[d]) for d in docs[0]], [rows[d][0] for d in expected[0]]
+    # the same passages, the same best one (only length normalisation differs per segment)
+    assert found[0] == wanted[0] and sorted(found) == sorted(wanted)
+    assert bot.store.chunks([found[0]])[found[0]].article_id == "istanbul-talks"
