@@ -437,3 +437,36 @@ def test_bm25_over_segments_ranks_like_one_index_over_all_chunks(tmp_path: Path)
     # the same passages, the same best one (only length normalisation differs per segment)
     assert found[0] == wanted[0] and sorted(found) == sorted(wanted)
     assert bot.store.chunks([found[0]])[found[0]].article_id == "istanbul-talks"
+
+
+@pytest.mark.parametrize(
+    ("killed_in", "committed"),
+    [("_fsync_dir", False), ("_atomic_write", True)],
+    ids=["before-the-sqlite-commit", "after-the-sqlite-commit-before-CURRENT"],
+)
+def test_a_kill_at_the_commit_point_leaves_a_consistent_index(
+    own_index: Path, killed_in: str, committed: bool
+) -> None:
+    script = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "import byline.index.store as store\n"
+        "setattr(store, sys.argv[1], lambda *a, **k: os.kill(os.getpid(), signal.SIGKILL))\n"
+        "from byline import Assistant\n"
+        "Assistant.open(Path(sys.argv[2])).add([Path(sys.argv[3])])\n"
+    )
+    before = (own_index / "CURRENT").read_text()
+    run = subprocess.run([sys.executable, "-c", script, killed_in, str(own_index), str(DATA / "wire.jsonl")],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == -9, run.stderr
+    assert (own_index / "CURRENT").read_text() == before
+    bot = Assistant.open(own_index)
+    expected = {"istanbul-talks", "glacier-1", "rail-2"} if committed else {"istanbul-talks"}
+    assert {a.id for a in bot.articles()} == expected
+    assert ("1.2 billion euros" in bot.ask("How much did the new rail tunnel cost?").text) == committed
+    bot.add([DATA / "summit.html"])  # the next write tidies up and works
+    live = (own_index / "CURRENT").read_text().strip()
+    manifest = json.loads((own_index / live / "manifest.json").read_text())
+    assert sorted(p.name for p in own_index.glob("gen-*")) == [live]
+    assert sorted(p.name for p in own_index.glob("seg-*")) == sorted(s["name"] for s in manifest["segments"])
+    assert len(bot.articles()) == len(expected) + 1
