@@ -68,6 +68,31 @@ class IndexBusy(BylineError):
         self.path = path
 
 
+class IndexStillBusy(IndexBusy):
+    """The write lock stayed taken for the whole wait: nothing was written."""
+
+    def __init__(self, path: Path, waited: float) -> None:
+        BylineError.__init__(
+            self,
+            f"another byline process has been writing to the index at {path} for over "
+            f"{waited:.0f} s, so this command changed nothing — run it again once that process "
+            f"has finished (or stop it; an interrupted write leaves the index as it was)",
+        )
+        self.path = path
+        self.waited = waited
+
+
+class DiskFull(BylineError):
+    """A write ran out of space; its temporary files are removed and the index is unchanged."""
+
+    def __init__(self, path: Path, detail: str = "") -> None:
+        super().__init__(
+            f"the disk holding the index at {path} is full{f' ({detail})' if detail else ''} — "
+            f"free some space and run the command again; the index is unchanged"
+        )
+        self.path = path
+
+
 class MissingExtra(UsageError):
     """An optional part of Byline whose packages are not installed."""
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import logging
 import time
 from pathlib import Path
@@ -11,7 +13,7 @@ from byline.index.chunks import make_chunks
 from byline.index.readers import content_hash, read_paths
 from byline.index.sentences import split_sentences
 from byline.index.store import IndexStore, Writer
-from byline.index.types import AddReport, Article, ArticleInfo, Failure, Progress
+from byline.index.types import AddReport, Article, ArticleInfo, Failure, Notice, Progress
 
 log = logging.getLogger(__name__)
 
@@ -19,35 +21,48 @@ BATCH_ARTICLES = 64  # articles embedded together: ~1,000 sentences batch well a
 
 
 def add_paths(store: IndexStore, paths: list[Path], *, progress: Progress | None = None) -> AddReport:
-    """Index the articles found under `paths`; return what was added, skipped and why."""
+    """Index the articles found under `paths`; return what was added, updated, skipped and why."""
     started = time.perf_counter()
     report_progress = progress or (lambda done, total, stage: None)
     report_progress(0, 0, "reading")
     failed: list[Failure] = []
+    warnings: list[Notice] = []
     articles: list[Article] = []
     for result in read_paths(paths):
-        (failed if isinstance(result, Failure) else articles).append(result)  # type: ignore[arg-type]
+        if isinstance(result, Failure):
+            failed.append(result)
+        elif isinstance(result, Notice):
+            warnings.append(result)
+        else:
+            articles.append(result)
     added: list[ArticleInfo] = []
+    updated: list[ArticleInfo] = []
     duplicates: list[ArticleInfo] = []
     with store.writer() as writer:
         known = store.known_hashes()
+        ids = Identities(store.article_keys())
         fresh: list[tuple[Article, str]] = []
+        replaced: set[str] = set()
         for article in articles:
             digest = content_hash(article)
             if digest in known:
                 duplicates.append(_info(article, known[digest]))
                 continue
+            article_id, is_update = ids.assign(article)
+            if is_update:
+                replaced.add(article_id)
+            article = dataclasses.replace(article, id=article_id)
             known[digest] = article.id
             fresh.append((article, digest))
-        replaced = [a.id for a, _ in fresh if store.article_info(a.id) is not None]
         if replaced:
-            log.info("replacing %d articles whose text changed: %s", len(replaced), replaced[:5])
-            writer.remove(replaced)
-        total = sum(1 for _ in fresh)
+            log.info("updating %d articles whose text changed: %s", len(replaced), sorted(replaced)[:5])
+            writer.remove(sorted(replaced))
+        total = len(fresh)
         for start in range(0, total, BATCH_ARTICLES):
             report_progress(start, total, "embedding")
             batch = fresh[start : start + BATCH_ARTICLES]
-            added.extend(_add_batch(store, writer, batch))
+            for info in _add_batch(store, writer, batch):
+                (updated if info.id in replaced else added).append(info)
             report_progress(min(start + BATCH_ARTICLES, total), total, "embedding")
         report_progress(total, total, "saving")
         writer.commit()
@@ -56,7 +71,35 @@ def add_paths(store: IndexStore, paths: list[Path], *, progress: Progress | None
         duplicates=tuple(duplicates),
         failed=tuple(failed),
         seconds=time.perf_counter() - started,
+        updated=tuple(updated),
+        warnings=tuple(warnings),
     )
+
+
+class Identities:
+    """Gives each article an id no other source holds: its readable id when free, else a suffixed one."""
+
+    def __init__(self, keys: dict[str, str]) -> None:
+        self.key_of = dict(keys)  # article id → source key
+        self.id_of = {key: article_id for article_id, key in keys.items()}
+        self.in_batch: set[str] = set()
+
+    def assign(self, article: Article) -> tuple[str, bool]:
+        """Return the id for `article` and whether it updates an article from the same source."""
+        key = article.key or article.origin
+        if key in self.in_batch:  # e.g. two feed entries sharing an id: tell them apart by place
+            key = f"{key}@{article.origin}"
+        self.in_batch.add(key)
+        if key in self.id_of:
+            return self.id_of[key], True
+        article_id, n = article.id, 0
+        while article_id in self.key_of:  # taken by another source: suffix a hash of this one
+            salt = key if n == 0 else f"{key}#{n}"
+            article_id = f"{article.id}-{hashlib.sha1(salt.encode()).hexdigest()[:6]}"
+            n += 1
+        self.key_of[article_id] = key
+        self.id_of[key] = article_id
+        return article_id, False
 
 
 def _add_batch(store: IndexStore, writer: Writer, batch: list[tuple[Article, str]]) -> list[ArticleInfo]:

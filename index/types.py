@@ -26,6 +26,7 @@ class Article:
     author: str = ""
     origin: str = ""  # the file (and line) it was read from
     dropped: tuple[str, ...] = ()  # page furniture removed by cleaning, kept for inspection
+    key: str = ""  # the source's identity (resolved file, plus the record id inside it); "" = origin
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,14 @@ class Failure:
 
 
 @dataclass(frozen=True, slots=True)
+class Notice:
+    """Something about an input that was indexed anyway, e.g. a field that was not stored."""
+
+    path: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class AddReport:
     """The outcome of adding a batch of files: nothing is silently dropped."""
 
@@ -94,6 +103,8 @@ class AddReport:
     duplicates: tuple[ArticleInfo, ...] = ()
     failed: tuple[Failure, ...] = ()
     seconds: float = 0.0
+    updated: tuple[ArticleInfo, ...] = ()  # sources indexed before whose text changed
+    warnings: tuple[Notice, ...] = ()  # indexed, but with something left out or repaired
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,12 +50,17 @@ def add(
         print_json(report)
         return
     console.print(
-        f"[green]added {len(report.added)}[/], skipped {len(report.duplicates)} already indexed, "
-        f"[red]failed {len(report.failed)}[/] — {report.seconds:.1f}s → {bot.store.path}"
+        f"[green]added {len(report.added)}[/], updated {len(report.updated)}, skipped "
+        f"{len(report.duplicates)} already indexed, [red]failed {len(report.failed)}[/] — "
+        f"{report.seconds:.1f}s → {shown(str(bot.store.path))}"
     )
+    for a in report.updated:
+        console.print(f"  [cyan]↻[/] {shown(a.id)}: new text from {shown(a.origin)}", highlight=False)
+    for w in report.warnings:
+        console.print(f"  [yellow]![/] {shown(w.path)}: {shown(w.message)}", highlight=False)
     for f in report.failed:
         console.print(f"  [red]✗[/] {shown(f.path)}: {shown(f.reason)}", highlight=False)
-    if report.failed and not report.added and not report.duplicates:
+    if report.failed and not report.added and not report.updated and not report.duplicates:
         raise typer.Exit(1)
 
 
