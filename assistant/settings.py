@@ -11,9 +11,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from byline.index.errors import SettingsError
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from byline.index.errors import SettingsError
 
 if TYPE_CHECKING:
     from byline.index.store import StoreOptions

@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 if TYPE_CHECKING:
-    from byline.index.query_encoder import QueryEncoder
     from numpy.typing import NDArray
+
+    from byline.index.query_encoder import QueryEncoder
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from byline.index.chunks import make_chunks
 from byline.index.readers import content_hash, read_paths
 from byline.index.sentences import split_sentences
@@ -63,7 +64,9 @@ def add_paths(store: IndexStore, paths: list[Path], *, progress: Progress | None
             batch = fresh[start : start + BATCH_ARTICLES]
             for info in _add_batch(store, writer, batch):
                 (updated if info.id in replaced else added).append(info)
-            report_progress(min(start + BATCH_ARTICLES, total), total, "embedding")
+            done = min(start + BATCH_ARTICLES, total)
+            log.info("embedded %d of %d articles (not yet committed)", done, total)
+            report_progress(done, total, "embedding")
         report_progress(total, total, "saving")
         writer.commit()
     return AddReport(

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
 from byline.index.errors import require
 
 if TYPE_CHECKING:

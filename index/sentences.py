@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 
 import blingfire
+
 from byline.index.types import Sentence
 
 _PARAGRAPH = re.compile(r"[^\n]+(?:\n(?!\s*\n)[^\n]+)*")

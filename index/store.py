@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+
 from byline.index.embed import Embedder, model_label
 from byline.index.errors import DiskFull, IndexCorrupt, IndexMismatch, IndexStillBusy
 from byline.index.types import Article, ArticleInfo, Chunk, IndexStats, Sentence
@@ -721,6 +722,7 @@ class Writer:
     ) -> None:
         """Write one segment into the temporary folder and list it in the next manifest."""
         import bm25s
+
         from byline.index.lexical import tokenize
 
         folder = self.tmp / self.segment_name

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+
 from byline import Assistant
 
 ROOT = Path(__file__).resolve().parent.parent

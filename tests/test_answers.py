@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SEED_DEV, load_questions
+
 from byline import Assistant
 from byline.evaluation.metrics import token_f1
-from conftest import SEED_DEV, load_questions
 
 
 def test_flagship_question_cites_the_umerov_sentence(bot: Assistant) -> None:

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+
 from byline.index.embed import Embedder, resolve_model
 from byline.index.query_encoder import _pool, export_folder
 

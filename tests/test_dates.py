@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+
 from byline import Assistant, UsageError
 from byline.evaluation import evaluate, parse_question
 from byline.pipeline.dates import resolve

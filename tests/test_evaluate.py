@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
+
 from byline.evaluation import (
     EvalRun,
     Question,
@@ -27,7 +29,6 @@ from byline.evaluation import (
 from byline.evaluation.report import write_report
 from byline.index.types import Chunk, Hit
 from byline.types import Answer, Citation
-from typer.testing import CliRunner
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_EVAL = Path(os.environ.get("BYLINE_SHARED", ROOT.parent / "shared")) / "eval"

@@ -7,12 +7,12 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from byline import Assistant, IndexCorrupt, IndexMismatch, IndexNotFound, Settings
 from conftest import DATA, SAMPLES, SHARED
+
+from byline import Assistant, IndexCorrupt, IndexMismatch, IndexNotFound, Settings
 
 
 def _bad_file(tmp_path: Path, case: str) -> Path:
@@ -108,15 +108,17 @@ def test_killing_index_add_midway_leaves_the_previous_index_intact(own_index: Pa
     before = (own_index / "CURRENT").read_text()
     proc = subprocess.Popen(
         [sys.executable, "-m", "byline.cli", "index", "add", str(corpus), "--index", str(own_index)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "BYLINE_LOG": "INFO"},
     )
     try:
-        deadline = time.monotonic() + 300
-        while not any(p.name.startswith("gen-000002.tmp") for p in own_index.iterdir()):
-            assert proc.poll() is None, "index add finished before it could be interrupted"
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        time.sleep(3)  # well into embedding the batch
+        assert proc.stderr is not None
+        # the marker: the first batch is embedded and handed to the writer, nothing committed yet
+        for line in proc.stderr:
+            if line.startswith("INFO byline.index.indexer: embedded 64 of "):
+                break
+        else:
+            raise AssertionError("index add ended before its first batch was embedded")
         assert proc.poll() is None
         proc.send_signal(signal.SIGKILL)
     finally:

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+
 from byline import Assistant, Filters
 from byline.pipeline import extract
 from byline.pipeline.compose import PromptComposer

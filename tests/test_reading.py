@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from conftest import DATA, SAMPLES
+
 from byline.index.clean import clean
 from byline.index.readers import read_paths
 from byline.index.sentences import split_sentences
 from byline.index.types import Article, Failure
-from conftest import DATA, SAMPLES
 
 
 def test_sentences_survive_titles_abbreviations_quotes_and_units() -> None:

@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from byline import Settings, SettingsError
 from conftest import ROOT
+
+from byline import Settings, SettingsError
 
 
 @pytest.fixture(autouse=True)
@@ -101,8 +102,9 @@ def test_cli_stops_on_a_bad_variable_with_one_line_and_exit_code_2(tmp_path: Pat
 
 
 def test_eval_set_uses_the_same_checks(tmp_path: Path) -> None:
-    from byline.cli import app
     from typer.testing import CliRunner
+
+    from byline.cli import app
 
     questions = ROOT.parent / "shared" / "eval" / "seed-dev.jsonl"
     result = CliRunner().invoke(app, ["eval", str(questions), "--index", str(tmp_path), "--set", "top_chunks=lots"])

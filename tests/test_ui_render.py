@@ -7,6 +7,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+
 from byline.types import AddReport, Answer, ArticleInfo, Citation, Failure, IndexStats
 from byline.ui.render import render_add_report, render_answer, render_index_panel, safe_url
 
@@ -234,6 +235,7 @@ def test_filters_take_iso_dates_and_say_what_to_fix_otherwise() -> None:
 
 def test_auth_values_and_file_lines_become_logins(tmp_path: Path) -> None:
     import typer
+
     from byline.cli.serve import _is_local, _logins
 
     auth_file = tmp_path / "logins"

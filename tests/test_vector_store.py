@@ -5,10 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+from llama_index.core.vector_stores import SimpleVectorStore
+
 from byline import Assistant
 from byline.index.llama_store import LlamaIndexChunkStore
 from byline.index.vector_store import FaissChunkStore
-from llama_index.core.vector_stores import SimpleVectorStore
 
 QUESTION = "Who leads Ukraine's delegation?"
 

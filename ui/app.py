@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+
 from byline import AddReport, Assistant, Filters, IndexStats
 from byline.conversation import Conversation
 from byline.service.worker import Worker, ticks

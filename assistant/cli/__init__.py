@@ -6,6 +6,7 @@ import logging
 import os
 
 import typer
+
 from byline.cli import ask, eval, index_cmds, serve
 from byline.cli.common import errors
 

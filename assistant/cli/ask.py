@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
+
 from byline.cli.common import (
     IndexOption,
     JsonFlag,

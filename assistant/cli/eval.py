@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from byline.cli.common import ModelOption
 from rich.console import Console
 from rich.table import Table
+
+from byline.cli.common import ModelOption
 
 if TYPE_CHECKING:
     from byline.evaluation import Comparison, EvalRun, Summary, Threshold

@@ -6,6 +6,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
 from byline.cli.common import (
     IndexOption,
     JsonFlag,
@@ -16,8 +19,6 @@ from byline.cli.common import (
     print_json,
     shown,
 )
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 index_app = typer.Typer(help="Build and inspect the article index.", no_args_is_help=True)
 

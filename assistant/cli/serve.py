@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
+
 from byline.cli.common import IndexOption, ModelOption, fail
 from byline.ui.uploads import DEFAULT_MAX_UPLOAD_MB, UploadLimits
 

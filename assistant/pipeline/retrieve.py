@@ -8,6 +8,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 import numpy as np
+
 from byline.index.lexical import tokenize
 from byline.pipeline.dates import DateWindow, resolve
 from byline.types import Filters, Hit
