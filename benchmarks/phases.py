@@ -154,8 +154,9 @@ def _stats(stats: Any) -> dict[str, Any]:
 
 def byline_reindex(folder: str, index_dir: str) -> dict[str, Any]:
     """Return the time and model work of re-adding a mostly indexed folder to `index_dir`."""
-    from byline import Assistant, Settings
     from sentence_transformers import SentenceTransformer
+
+    from byline import Assistant, Settings
 
     encoded = {"calls": 0, "texts": 0}
     original = SentenceTransformer.encode
