@@ -104,3 +104,12 @@ def test_filter_to_another_source_finds_nothing(bot: Assistant) -> None:
     assert answer.abstained
     dated = bot.ask("Who leads Ukraine's delegation?", filters=Filters(since="2025-05-01", until="2025-05-31"))
     assert "Umerov" in dated.text
+
+
+def test_a_question_with_lone_surrogates_is_answered_and_the_encoder_survives(bot: Assistant) -> None:
+    import json
+
+    answer = bot.ask("Who leads \ud800 Ukraine's delegation?")
+    assert "Umerov" in answer.text and "\ufffd" in answer.question
+    json.dumps(answer.to_dict(), ensure_ascii=False).encode("utf-8")  # printable as UTF-8
+    assert bot.store.embedder.has_query_encoder

@@ -29,3 +29,11 @@ def test_terminal_escapes_in_articles_are_not_printed(tmp_path: Path) -> None:
     for out in outputs:
         assert "\x1b" not in out and "\x07" not in out
     assert "Harbour" in outputs[0] and "Ines Duarte" in outputs[2]
+
+
+def test_invalid_utf8_in_the_question_argument_is_answered(sample_index: Path) -> None:
+    question = b"Who leads \xff Ukraine's delegation?"
+    run = [sys.executable.encode(), b"-m", b"byline.cli", b"ask", question, b"--index", str(sample_index).encode(), b"--no-warm"]
+    proc = subprocess.run(run, capture_output=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr.decode(errors="replace")
+    assert "Umerov" in proc.stdout.decode()

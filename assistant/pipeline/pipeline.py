@@ -50,6 +50,7 @@ class Pipeline:
         self, question: str, *, filters: Filters, history: Sequence[Turn] = (), as_of: date | None = None,
     ) -> Answer:
         """Return the answer to one question, read against the day `as_of` when given."""
+        question = readable(question)
         text = " ".join(question.split())
         refusal = self._refusal(text)
         if refusal:
@@ -135,6 +136,11 @@ def build_pipeline(
         top_citations=settings.top_citations,
         max_question_chars=settings.max_question_chars,
     )
+
+
+def readable(text: str) -> str:
+    """Return `text` with lone surrogates (bad UTF-8 from argv, "\\ud800" in JSON) as U+FFFD."""
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:
