@@ -9,7 +9,7 @@ below. A value that does not fit its field stops with one line naming the variab
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from byline.index.errors import SettingsError
 from pydantic import AliasChoices, Field, ValidationError
@@ -70,6 +70,33 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
     exact_search_below: int = Field(
         200_000, ge=0, description="Chunk vectors; above it FAISS uses HNSW instead of exact search.",
+    )
+    llm: str | None = Field(
+        None, pattern=r"^(openai-like|ollama|llama-cpp):.+",
+        description=(
+            "Language model that writes answers from the cited sentences (also --llm): "
+            "openai-like:URL (llama.cpp server, vLLM, LM Studio, a hosted API), ollama:URL or "
+            "llama-cpp:FILE.gguf; unset: answers are extracted, no model is used."
+        ),
+    )
+    llm_model: str = Field("", description="The served model's name (OpenAI-like, Ollama); empty: the server's default.")
+    llm_api_key_env: str = Field(
+        "", description="Name of the environment variable holding the model's API key (never the key itself).",
+    )
+    llm_timeout: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds the model may take to write an answer (and stay silent); then the extractive answer is given.",
+    )
+    unsupported: Literal["remove", "strike"] = Field(
+        "remove",
+        description="What the chat and CLI do with a written statement its cited sentence does not support: remove it, or show it struck through.",
+    )
+    min_support: float = Field(
+        0.75, ge=0.0, le=1.0,
+        description=(
+            "Share of a written statement's content words its cited sentences must support. Fitted"
+            " on tests/data/statements.jsonl by benchmarks/fit_min_support.py (docs/generation.md)."
+        ),
     )
 
     def __init__(self, **values: Any) -> None:
