@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from byline import AddReport, Assistant, Filters, IndexStats
+from byline import AddReport, Answer, Assistant, Filters, IndexStats
 from byline.conversation import Conversation
 from byline.service.worker import Worker, ticks
 from byline.ui import render
@@ -60,9 +60,14 @@ class ChatApp:
     # -- questions --------------------------------------------------------------------------
 
     def respond(
-        self, question: str, source: str | None, since: str, until: str, as_of: str, state: ChatState
+        self, question: str, source: str | None, since: str, until: str, as_of: str, state: ChatState,
+        write: bool = False,
     ) -> Iterator[tuple[list[dict[str, str]], str, ChatState]]:
-        """Yield the chat as it grows: the question and a progress line at once, then the answer."""
+        """Yield the chat as it grows: the question and a progress line at once, then the answer.
+
+        With `write` (the panel's switch, shown when a language model is configured) the model's
+        text streams in as it is written, then gives way to the checked answer.
+        """
         question = (question or "").strip()
         if not question:
             yield _copy(state.messages), "", state
@@ -80,8 +85,22 @@ class ChatApp:
         messages.append({"role": "assistant", "content": render.render_pending(articles, 0.0)})
         yield _copy(messages), "", state
 
-        future = self.worker.submit(state.talk(self.assistant).ask, question, filters=filters, as_of=day)
-        for elapsed in ticks(future):
+        written: list[str] = []  # the model's text so far, appended on the worker thread
+        conversation = state.talk(self.assistant)
+
+        def streamed() -> Answer:
+            for item in conversation.ask_stream(question, filters=filters, as_of=day, write=write):
+                if isinstance(item, Answer):
+                    return item
+                written.append(item)
+            raise AssertionError("ask_stream ended without an Answer")
+
+        future = self.worker.submit(streamed)
+        for elapsed in ticks(future, every=0.25 if write else 0.5):
+            if written:
+                messages[-1]["content"] = render.render_writing("".join(written), elapsed)
+                yield _copy(messages), "", state
+                continue
             # Not started yet means the worker is busy with an upload queued before this question.
             stage = (
                 "Searching"
@@ -97,7 +116,8 @@ class ChatApp:
             messages[-1]["content"] = render.render_error(f"Could not answer: {exc}")
             yield _copy(messages), "", state
             return
-        messages[-1]["content"] = render.render_answer(answer)
+        strike = self.assistant.settings.unsupported == "strike"
+        messages[-1]["content"] = render.render_answer(answer, strike=strike)
         yield _copy(messages), "", state
 
     def api_chat(
@@ -255,6 +275,13 @@ def build_app(
                     placeholder="YYYY-MM-DD",
                     elem_id="byline-as-of",
                 )
+                write = gr.Checkbox(
+                    label="Written answers (language model; each statement checked against the "
+                    "sentence it cites)",
+                    value=False,
+                    visible=bool(assistant.settings.llm),  # only when a model is configured
+                    elem_id="byline-write",
+                )
                 gr.Markdown("### Add articles")
                 upload = gr.File(
                     elem_id="byline-upload",
@@ -266,7 +293,7 @@ def build_app(
                 summary = gr.HTML(elem_id="byline-add-summary", js_on_load=None)
         _api_endpoints(chat)
 
-        ask_inputs = [question, source, since, until, as_of, state]
+        ask_inputs = [question, source, since, until, as_of, state, write]
         ask_outputs = [chatbot, question, state]
         question.submit(chat.respond, ask_inputs, ask_outputs, api_visibility="private")
         chatbot.example_select(
