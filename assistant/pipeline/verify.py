@@ -109,7 +109,7 @@ class Verifier:
     `nlp` is a spaCy pipeline with a tagger, parser, lemmatizer and NER (en_core_web_sm), or a
     function returning one (called on first use, so spaCy loads only when it is needed).
     `min_support` is the share of a statement's content words that its cited sentences must
-    support: 0.6 is a placeholder until it is fitted on labelled written answers.
+    support (`Settings.min_support` is fitted by benchmarks/fit_min_support.py).
     `similar(word, other) -> 0..1` (e.g. the index's WordVectors.similar) lets a paraphrase
     ("led" for "headed") count in proportion; without it only same lemmas count.
     Words of the question count as supported: restating it ("Ukraine's delegation is led by …")
