@@ -158,7 +158,7 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first question."""
-        self.ask("Who said what to whom, and where?")
+        self.ask("Who said what to whom, and where?", write=False)
 
 
 def as_date(day: date | str | None) -> date | None:

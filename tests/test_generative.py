@@ -170,6 +170,22 @@ def test_a_bad_llm_spec_stops_with_one_line(sample_index: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_eval_reports_written_answers_fully_verified_statements_removed_and_both_f1s(sample_index: Path) -> None:
+    from byline.evaluation import evaluate, parse_question
+
+    questions = [
+        parse_question('{"question": "Who leads Ukraine\'s delegation?", "answers": ["defence minister Rustem Umerov"], "evidence": []}'),
+        parse_question('{"question": "Who is the Kremlin spokesman?", "answers": ["Dmitry Peskov"], "evidence": []}'),
+    ]
+    with ScriptedModel(f"{UMEROV} {MEDINSKY}", "Peskov is the Kremlin spokesman [9].") as model:
+        summary = evaluate(questions, bot=writing_bot(sample_index, model.url)).summary
+        extractive = evaluate(questions, bot=Assistant.open(sample_index, create=False)).summary
+    assert summary.fully_verified == 0.0  # one with a statement removed, one not kept at all
+    assert summary.statements_removed == 2 / 3
+    assert summary.extractive_f1 == extractive.f1 and summary.written_f1 is not None
+    assert extractive.fully_verified is extractive.statements_removed is extractive.extractive_f1 is None
+
+
 # -- the verifier on fixed statements --------------------------------------------------------------
 
 UMEROV_SENTENCE = (
