@@ -131,7 +131,8 @@ class ChatApp:
             day = _iso_date(as_of, "as_of")
         except ValueError as exc:
             raise gr.Error(str(exc)) from exc
-        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters, as_of=day)
+        # extractive, as the chat is until its switch is turned on
+        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters, as_of=day, write=False)
         return answer.to_dict(), state
 
     def new_conversation(self) -> tuple[list[dict[str, str]], str, ChatState]:
