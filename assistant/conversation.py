@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import date
 from typing import Protocol
 
@@ -14,8 +14,13 @@ class Asks(Protocol):
 
     def ask(
         self, question: str, *, filters: Filters | None = None, history: Iterable[Turn] = (),
-        as_of: date | str | None = None,
+        as_of: date | str | None = None, write: bool = True,
     ) -> Answer: ...
+
+    def ask_stream(
+        self, question: str, *, filters: Filters | None = None, history: Iterable[Turn] = (),
+        as_of: date | str | None = None, write: bool = True,
+    ) -> Iterator[str | Answer]: ...
 
 
 class Conversation:
@@ -27,15 +32,31 @@ class Conversation:
         self.keep = keep
         self.turns: list[Turn] = []
 
-    def ask(self, question: str, *, filters: Filters | None = None, as_of: date | str | None = None) -> Answer:
+    def ask(
+        self, question: str, *, filters: Filters | None = None, as_of: date | str | None = None,
+        write: bool = True,
+    ) -> Answer:
         """Return the answer to `question`, read in the light of the earlier turns.
 
         `filters` narrows this question only; without it the conversation's own filters apply.
         """
+        for item in self.ask_stream(question, filters=filters, as_of=as_of, write=write):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("ask_stream ended without an Answer")
+
+    def ask_stream(
+        self, question: str, *, filters: Filters | None = None, as_of: date | str | None = None,
+        write: bool = True,
+    ) -> Iterator[str | Answer]:
+        """Yield the written answer's text as it comes, then the Answer (see `Assistant.ask_stream`)."""
         filters = filters if filters is not None else self.filters
-        answer = self.assistant.ask(question, filters=filters, history=self.turns[-self.keep :], as_of=as_of)
-        self.turns.append((question, answer))
-        return answer
+        for item in self.assistant.ask_stream(
+            question, filters=filters, history=self.turns[-self.keep :], as_of=as_of, write=write,
+        ):
+            if isinstance(item, Answer):
+                self.turns.append((question, item))
+            yield item
 
     def reset(self) -> None:
         """Forget the earlier turns."""

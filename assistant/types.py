@@ -37,6 +37,7 @@ __all__ = [
     "IndexStats",
     "Sentence",
     "Span",
+    "Statement",
 ]
 
 
@@ -132,12 +133,34 @@ class Citation:
 
 
 @dataclass(frozen=True, slots=True)
+class Statement:
+    """One statement of an answer written by a language model, checked against what it cites.
+
+    `citations` are 1-based numbers: into `Answer.citations` once the answer is composed (into
+    the sentences the model was shown while it is being checked). `support` is the share of its
+    content words found in, or close in meaning to, the cited sentences (0..1); `problems` says,
+    for people, why it is not `verified` ("names “Medinsky”, which the cited sentence does not").
+    """
+
+    text: str  # without its [n] markers
+    citations: tuple[int, ...]
+    support: float
+    verified: bool
+    problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Answer:
     """The reply to one question.
 
     `text` is the short answer (e.g. "defence minister Rustem Umerov"), or, when `abstained`,
     a sentence saying the articles don't answer it. `citations` is empty when abstaining.
     `retrieved` holds the passages retrieval returned before answer extraction (for evaluation).
+
+    With a language model configured (`Settings.llm`), `written` is what the model wrote and
+    `statements` each of its statements, checked; `verified` is True when `text` is the written
+    answer's verified statements (with `[n]` markers into `citations`), False when the model's
+    answer failed and `text` is the extractive answer (then `note` says why in one line).
     """
 
     question: str
@@ -150,6 +173,14 @@ class Answer:
     as_of: str = ""  # the day the question was read against (ISO), when one was given
     retrieved: tuple[Hit, ...] = field(default=(), repr=False)
     seconds: float = 0.0
+    written: str = ""
+    statements: tuple[Statement, ...] = ()
+    verified: bool = False
+
+    @property
+    def fully_verified(self) -> bool:
+        """True when the model wrote an answer and every one of its statements passed the checks."""
+        return bool(self.statements) and all(s.verified for s in self.statements)
 
     def to_dict(self, *, with_retrieved: bool = False) -> dict[str, Any]:
         """Return the answer as plain JSON-ready data."""

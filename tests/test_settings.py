@@ -116,3 +116,19 @@ def test_every_setting_is_in_the_readme_table() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [n for n in Settings.names() if f"`BYLINE_{n.upper()}`" not in readme and n != "index_dir"]
     assert not missing and "`BYLINE_INDEX`" in readme
+
+
+def test_a_language_model_is_off_by_default_and_a_bad_spec_or_choice_is_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    settings = Settings.from_env()
+    assert settings.llm is None and settings.unsupported == "remove"
+    monkeypatch.setenv("BYLINE_LLM", "ollama:http://127.0.0.1:11434")
+    assert Settings.from_env().llm == "ollama:http://127.0.0.1:11434"
+    monkeypatch.setenv("BYLINE_LLM", "gpt-4")
+    with pytest.raises(SettingsError, match="BYLINE_LLM='gpt-4': use openai-like:URL, ollama:URL"):
+        Settings.from_env()
+    monkeypatch.delenv("BYLINE_LLM")
+    monkeypatch.setenv("BYLINE_UNSUPPORTED", "hide")
+    with pytest.raises(SettingsError, match="BYLINE_UNSUPPORTED='hide'"):
+        Settings.from_env()

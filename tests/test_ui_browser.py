@@ -49,13 +49,13 @@ sync_api = pytest.importorskip("playwright.sync_api")
 class Server:
     """A `byline serve` subprocess; `url` is set once it says where it listens."""
 
-    def __init__(self, args: list[str]) -> None:
+    def __init__(self, args: list[str], env: dict[str, str] | None = None) -> None:
         byline = Path(sys.executable).with_name("byline")
         if byline.exists():
             command = [str(byline)]
         else:
             command = [sys.executable, "-c", "from byline.cli import main; main()"]
-        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+        env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", **(env or {})}
         self.proc = subprocess.Popen(
             [*command, "serve", *args],
             stdout=subprocess.PIPE,
@@ -280,3 +280,44 @@ def test_server_with_auth_refuses_requests_without_a_login(tmp_path: Path) -> No
         assert client.predict("Who leads Ukraine's delegation?", api_name="/chat")["abstained"]
     finally:
         proc.stop()
+
+
+def test_with_the_switch_on_written_text_streams_in_and_only_checked_statements_are_marked(
+    browser: Browser, tmp_path: Path
+) -> None:
+    sys.path.insert(0, str(REPO / "tests"))
+    from scripted_model import Reply, ScriptedModel
+
+    written = (
+        "The Ukrainian delegation is led by defence minister Rustem Umerov [1]. "
+        "Medinsky leads Ukraine's delegation [2]."
+    )
+    # silent for 3 s after the first statement: long enough to see the text arrive, in the timeout
+    with ScriptedModel(Reply(written, chunk=8, stall=3, stall_after=40)) as model:
+        args = ["--index", str(tmp_path / "index"), "--port", str(_free_port()), "--add", str(REPO / "samples")]
+        proc = Server(args, env={"BYLINE_LLM": f"openai-like:{model.url}", "BYLINE_LLM_TIMEOUT": "20"})
+        try:
+            url = proc.wait_for_url(SERVER_START_SECONDS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.goto(url)
+            page.wait_for_selector("#byline-question textarea")
+            switch = page.locator("#byline-write input[type=checkbox]")
+            assert not switch.is_checked()  # off by default
+            switch.check()
+            box = page.locator("#byline-question textarea")
+            box.fill("Who leads Ukraine's delegation?")
+            box.press("Enter")
+            streaming = page.locator(f"{BOT} .byline-writing .byline-written")
+            streaming.wait_for(timeout=ANSWER_MS)
+            assert "Rustem Umerov" in streaming.inner_text() or "The Ukrainian" in streaming.inner_text()
+            answer = page.locator(BOT).last
+            answer.locator(".byline-answer:not(.byline-writing)").wait_for(timeout=ANSWER_MS)
+            verified = answer.locator(".byline-verified")
+            assert verified.count() == 1 and "Rustem Umerov" in verified.inner_text()
+            shown = answer.locator(".byline-answer-text").inner_text()
+            assert "Medinsky" not in shown
+            assert "1 unsupported statement left out." in answer.inner_text()
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "chat-written.png"), full_page=True)
+        finally:
+            proc.stop()

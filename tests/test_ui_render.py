@@ -249,3 +249,33 @@ def test_auth_values_and_file_lines_become_logins(tmp_path: Path) -> None:
     with pytest.raises(typer.BadParameter):
         _logins(["no-colon"], None)
     assert _is_local("127.0.0.1") and _is_local("::1") and not _is_local("0.0.0.0")
+
+
+def _written(*, verified: bool = True) -> Answer:
+    from dataclasses import replace
+
+    from byline.types import Statement
+
+    kept = Statement("Defence minister Rustem Umerov leads it", (1,), 1.0, True)
+    removed = Statement(
+        f"Medinsky leads Ukraine's delegation {PAYLOADS[1]}", (), 0.4, False,
+        ("ties the delegation to “Ukraine”; the cited sentence to “Russian”",),
+    )
+    answer = _answer(_citation(UMEROV), text="Defence minister Rustem Umerov leads it [1].")
+    return replace(answer, written="…", statements=(kept, removed), verified=verified,
+                   note="1 unsupported statement left out.")
+
+
+def test_a_written_answer_marks_its_checked_statements_and_never_shows_a_removed_one() -> None:
+    markup = render_answer(_written())
+    assert markup.count("byline-verified") == 1 and "✓" in markup
+    assert "Medinsky" not in markup
+    assert "1 unsupported statement left out." in markup
+
+
+def test_a_struck_statement_is_labelled_unsupported_escaped_and_not_marked_as_checked() -> None:
+    markup = render_answer(_written(), strike=True)
+    struck = markup[markup.index("byline-unsupported"):]
+    assert "<s>Medinsky leads Ukraine&#x27;s delegation" in struck or "<s>Medinsky leads Ukraine's delegation" in struck
+    assert "not supported by the cited sentence" in struck and "✓" not in struck
+    assert not [t for t, attrs in _tags(markup) if t == "img" or any(k.startswith("on") for k in attrs)]

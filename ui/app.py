@@ -11,7 +11,7 @@ from typing import Any
 
 import gradio as gr
 
-from byline import AddReport, Assistant, Filters, IndexStats
+from byline import AddReport, Answer, Assistant, Filters, IndexStats
 from byline.conversation import Conversation
 from byline.service.worker import Worker, ticks
 from byline.ui import render
@@ -61,9 +61,14 @@ class ChatApp:
     # -- questions --------------------------------------------------------------------------
 
     def respond(
-        self, question: str, source: str | None, since: str, until: str, as_of: str, state: ChatState
+        self, question: str, source: str | None, since: str, until: str, as_of: str, state: ChatState,
+        write: bool = False,
     ) -> Iterator[tuple[list[dict[str, str]], str, ChatState]]:
-        """Yield the chat as it grows: the question and a progress line at once, then the answer."""
+        """Yield the chat as it grows: the question and a progress line at once, then the answer.
+
+        With `write` (the panel's switch, shown when a language model is configured) the model's
+        text streams in as it is written, then gives way to the checked answer.
+        """
         question = (question or "").strip()
         if not question:
             yield _copy(state.messages), "", state
@@ -81,8 +86,22 @@ class ChatApp:
         messages.append({"role": "assistant", "content": render.render_pending(articles, 0.0)})
         yield _copy(messages), "", state
 
-        future = self.worker.submit(state.talk(self.assistant).ask, question, filters=filters, as_of=day)
-        for elapsed in ticks(future):
+        written: list[str] = []  # the model's text so far, appended on the worker thread
+        conversation = state.talk(self.assistant)
+
+        def streamed() -> Answer:
+            for item in conversation.ask_stream(question, filters=filters, as_of=day, write=write):
+                if isinstance(item, Answer):
+                    return item
+                written.append(item)
+            raise AssertionError("ask_stream ended without an Answer")
+
+        future = self.worker.submit(streamed)
+        for elapsed in ticks(future, every=0.25 if write else 0.5):
+            if written:
+                messages[-1]["content"] = render.render_writing("".join(written), elapsed)
+                yield _copy(messages), "", state
+                continue
             # Not started yet means the worker is busy with an upload queued before this question.
             stage = (
                 "Searching"
@@ -98,7 +117,8 @@ class ChatApp:
             messages[-1]["content"] = render.render_error(f"Could not answer: {exc}")
             yield _copy(messages), "", state
             return
-        messages[-1]["content"] = render.render_answer(answer)
+        strike = self.assistant.settings.unsupported == "strike"
+        messages[-1]["content"] = render.render_answer(answer, strike=strike)
         yield _copy(messages), "", state
 
     def api_chat(
@@ -112,7 +132,8 @@ class ChatApp:
             day = _iso_date(as_of, "as_of")
         except ValueError as exc:
             raise gr.Error(str(exc)) from exc
-        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters, as_of=day)
+        # extractive, as the chat is until its switch is turned on
+        answer = self.worker.run(state.talk(self.assistant).ask, question, filters=filters, as_of=day, write=False)
         return answer.to_dict(), state
 
     def new_conversation(self) -> tuple[list[dict[str, str]], str, ChatState]:
@@ -256,6 +277,13 @@ def build_app(
                     placeholder="YYYY-MM-DD",
                     elem_id="byline-as-of",
                 )
+                write = gr.Checkbox(
+                    label="Written answers (language model; each statement checked against the "
+                    "sentence it cites)",
+                    value=False,
+                    visible=bool(assistant.settings.llm),  # only when a model is configured
+                    elem_id="byline-write",
+                )
                 gr.Markdown("### Add articles")
                 upload = gr.File(
                     elem_id="byline-upload",
@@ -267,7 +295,7 @@ def build_app(
                 summary = gr.HTML(elem_id="byline-add-summary", js_on_load=None)
         _api_endpoints(chat)
 
-        ask_inputs = [question, source, since, until, as_of, state]
+        ask_inputs = [question, source, since, until, as_of, state, write]
         ask_outputs = [chatbot, question, state]
         question.submit(chat.respond, ask_inputs, ask_outputs, api_visibility="private")
         chatbot.example_select(

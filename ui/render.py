@@ -57,7 +57,41 @@ def render_error(message: str) -> str:
     return f'<div class="byline-error" role="alert">{esc(message)}</div>'
 
 
-def render_answer(answer: Answer) -> str:
+def render_writing(text: str, seconds: float) -> str:
+    """Return a written answer as the model streams it, marked as not yet checked."""
+    return (
+        '<div class="byline-answer byline-writing">'
+        f'<p class="byline-written">{esc(text)}</p>'
+        f'<p class="byline-muted">Writing… {seconds:.0f} s — each statement is checked against '
+        "the sentence it cites when the model is done</p></div>"
+    )
+
+
+def render_statements(answer: Answer, *, strike: bool = False) -> str:
+    """Return a verified written answer: each kept statement marked as checked, with its markers.
+
+    Statements that failed the checks are left out, or with `strike` shown struck through and
+    labelled as not supported — never marked as checked.
+    """
+    parts = []
+    for s in answer.statements:
+        marks = "".join(f'<sup class="byline-marker">[{n}]</sup>' for n in s.citations)
+        if s.verified:
+            parts.append(
+                f'<span class="byline-statement byline-verified" title="checked against the cited '
+                f'sentence ({s.support:.0%} of its words)">{esc(s.text)}.{marks}'
+                '<span class="byline-check" aria-label="checked">✓</span></span>'
+            )
+        elif strike:
+            problem = f" — {s.problems[0]}" if s.problems else ""
+            parts.append(
+                f'<span class="byline-statement byline-unsupported"><s>{esc(s.text)}.</s> '
+                f'<span class="byline-muted">(not supported by the cited sentence{esc(problem)})</span></span>'
+            )
+    return " ".join(parts)
+
+
+def render_answer(answer: Answer, *, strike: bool = False) -> str:
     """Return the answer with inline markers and, under it, its numbered citations."""
     if answer.abstained or not answer.citations:
         note = f'<p class="byline-note">{esc(answer.note)}</p>' if answer.note else ""
@@ -69,10 +103,13 @@ def render_answer(answer: Answer) -> str:
     markers = "".join(
         f'<sup class="byline-marker">[{n}]</sup>' for n in range(1, len(answer.citations) + 1)
     )
-    parts = [
-        '<div class="byline-answer">',
-        f'<p class="byline-answer-text">{esc(answer.text)} {markers}</p>',
-    ]
+    parts = ['<div class="byline-answer">']
+    if answer.verified:
+        parts.append(f'<p class="byline-answer-text byline-written">{render_statements(answer, strike=strike)}</p>')
+    else:
+        parts.append(f'<p class="byline-answer-text">{esc(answer.text)} {markers}</p>')
+    if answer.note and (answer.written or answer.note.startswith("Extracted")):
+        parts.append(f'<p class="byline-note">{esc(answer.note)}</p>')
     if _rewritten(answer):
         parts.append(
             f'<p class="byline-understood">Understood as: {esc(answer.standalone_question)}</p>'

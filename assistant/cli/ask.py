@@ -33,6 +33,7 @@ def ask(
     until: Annotated[str | None, typer.Option(help="Only articles published on/before (YYYY-MM-DD).")] = None,
     as_of: Annotated[str | None, typer.Option("--as-of", help="Read the question as asked on this day (YYYY-MM-DD): \"this week\" means that week; later articles are left out.")] = None,
     use_warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Use a running warm process (byline serve / byline warm) when there is one.")] = True,
+    llm: Annotated[str | None, typer.Option("--llm", envvar="BYLINE_LLM", help="Language model that writes the answer, each statement checked against its cited sentence: openai-like:URL, ollama:URL or llama-cpp:FILE.gguf.")] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Answer a question from the indexed articles, citing the sentences that say so."""
@@ -40,39 +41,56 @@ def ask(
     from byline.settings import Settings
 
     filters = {"source": source, "since": since, "until": until}
-    index_dir = Settings.from_env(index_dir=index).resolved_index_dir()
-    answer = ask_warm(index_dir, question, filters, as_of=as_of) if use_warm else None
-    if answer is None or "error" in answer:
-        answer = _answer_here(index, model, question, filters, as_of)
+    settings = Settings.from_env(index_dir=index, model=model, llm=llm)
+    # a warm process answers by extraction: a question for a language model is answered here
+    warm = ask_warm(settings.resolved_index_dir(), question, filters, as_of=as_of) if use_warm and not llm else None
+    if warm is None or "error" in warm:
+        answer = _answer_here(settings, question, filters, as_of, stream=not json_out)
     else:
-        answer = answer["answer"]
+        answer = warm["answer"]
     if json_out:
         print_json(answer)
         return
-    _print(answer)
+    _print(answer, strike=settings.unsupported == "strike")
 
 
 def _answer_here(
-    index: Any, model: str | None, question: str, filters: dict[str, str | None], as_of: str | None,
+    settings: Any, question: str, filters: dict[str, str | None], as_of: str | None, *, stream: bool,
 ) -> dict[str, Any]:
+    """Return the answer as JSON data; with a language model, print its text as it comes when `stream`."""
     from byline.index.embed import has_export
     from byline.pipeline.nlp import preload
-    from byline.settings import Settings
 
-    if has_export(Settings.from_env(model=model).model):
+    if has_export(settings.model):
         preload()  # spaCy loads while the index opens and the question is embedded and searched
-    from byline import BylineError, Filters
+    from byline import Answer, BylineError, Filters
 
-    bot = open_assistant(index, model, create=False)
+    bot = open_assistant(settings.index_dir, settings.model, create=False, settings=settings)
     try:
-        return bot.ask(question, filters=Filters.of(filters), as_of=as_of).to_dict()  # type: ignore[no-any-return]
+        written = False
+        for item in bot.ask_stream(question, filters=Filters.of(filters), as_of=as_of):
+            if isinstance(item, Answer):
+                if written:
+                    console.print("\n")
+                return item.to_dict()  # type: ignore[no-any-return]
+            if stream and item:
+                console.print(f"[dim]{shown(item)}[/]", end="", highlight=False)
+                written = True
     except BylineError as exc:
         return fail(str(exc), exc.exit_code)  # type: ignore[no-any-return]
+    raise AssertionError("ask_stream ended without an Answer")
 
 
-def _print(answer: dict[str, Any]) -> None:
+def _print(answer: dict[str, Any], *, strike: bool = False) -> None:
     style = "yellow" if answer["abstained"] else "bold green"
     console.print(f"[{style}]{shown(answer['text'])}[/]", highlight=False)
+    if answer.get("verified"):
+        console.print("[green]✓ checked: each statement above is backed by the sentence it cites[/]", highlight=False)
+    struck = [s for s in answer.get("statements", []) if strike and answer.get("verified") and not s["verified"]]
+    for s in struck:
+        console.print(f"[strike]{shown(s['text'])}[/] [dim](not supported by the cited sentence)[/]", highlight=False)
+    if (answer.get("written") or answer.get("note", "").startswith("Extracted")) and answer["note"] and not struck:
+        console.print(f"[dim]{shown(answer['note'])}[/]", highlight=False)
     for n, c in enumerate(answer["citations"], start=1):
         console.print(f"\n[bold][{n}][/] “{shown(c['text'])}”", highlight=False)
         meta = " · ".join(x for x in (c["title"], c["source"], c["published"], c["url"]) if x)

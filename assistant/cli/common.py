@@ -26,12 +26,13 @@ ModelOption = Annotated[
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 
 
-def open_assistant(index: Path | None, model: str | None, *, create: bool) -> Any:
+def open_assistant(index: Path | None, model: str | None, *, create: bool, settings: Any = None) -> Any:
     """Return an Assistant, or exit with the error's message when the index can't be opened."""
     from byline import Assistant, BylineError, Settings
 
     try:
-        return Assistant.open(index, settings=Settings.from_env(index_dir=index, model=model), create=create)
+        settings = settings or Settings.from_env(index_dir=index, model=model)
+        return Assistant.open(index, settings=settings, create=create)
     except BylineError as exc:
         fail(str(exc), exc.exit_code)
 

@@ -42,6 +42,10 @@ METRIC_LABELS = {
     "latency_p50": "latency p50",
     "latency_p95": "latency p95",
     "total_seconds": "time answering",
+    "fully_verified": "written answers fully verified",
+    "statements_removed": "written statements removed",
+    "written_f1": "answer token F1 where written",
+    "extractive_f1": "extractive token F1, same questions",
 }
 _SECONDS = {"latency_p50", "latency_p95", "total_seconds"}
 

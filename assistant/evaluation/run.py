@@ -40,8 +40,10 @@ STAGES = ("error", "retrieval", "citation", "extraction", "abstention", "ok")
 """Per-question outcomes, worst first: the first stage of the pipeline that went wrong."""
 
 LOWER_IS_BETTER = frozenset(
-    {"false_abstention_rate", "latency_p50", "latency_p95", "total_seconds"}
+    {"false_abstention_rate", "latency_p50", "latency_p95", "total_seconds", "statements_removed"}
 )
+WRITTEN_METRICS = frozenset({"fully_verified", "statements_removed", "written_f1", "extractive_f1"})
+"""Measured only when a language model writes the answers (Settings.llm); None otherwise."""
 _REQUIRED = {"question": str, "answers": list, "evidence": list}
 _OPTIONAL = {"id": str, "type": str, "doc_ids": list, "date": str, "answer_in_corpus": bool}
 # Fields of the RealTime QA sets (../shared/eval/rtqa/) that a run does not read.
@@ -233,6 +235,14 @@ class QuestionResult:
     seconds: float
     stage: str
     error: str = ""
+    # with a language model (Settings.llm): did it write an answer, did all of it pass the checks,
+    # how many statements it had and how many were removed, and the F1 the extractive answer
+    # to the same question got (None: no model, or nothing written)
+    written: bool = False
+    fully_verified: bool | None = None
+    statements: int = 0
+    removed: int = 0
+    extractive_f1: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -240,9 +250,13 @@ class QuestionResult:
 
 
 def score(
-    question: Question, answer: Answer | None, seconds: float, error: str = ""
+    question: Question, answer: Answer | None, seconds: float, error: str = "",
+    extractive: Answer | None = None,
 ) -> QuestionResult:
-    """Return the scored result of one question, given its Answer (None when asking failed)."""
+    """Return the scored result of one question, given its Answer (None when asking failed).
+
+    `extractive` is the answer without the language model, when one wrote `answer`.
+    """
     cited = tuple(c.text for c in answer.citations) if answer else ()
     passages = [h.chunk.text for h in answer.retrieved] if answer else []
     abstained = answer.abstained if answer else False
@@ -273,6 +287,13 @@ def score(
         stage="",
         error=error,
     )
+    if answer is not None and answer.written:
+        removed = sum(not s.verified for s in answer.statements)
+        result = replace(
+            result, written=True, fully_verified=answer.fully_verified,
+            statements=len(answer.statements), removed=removed if answer.verified else len(answer.statements),
+            extractive_f1=metrics.token_f1("" if extractive is None or extractive.abstained else extractive.text, question.answers),
+        )
     return replace(result, stage=failed_stage(result))
 
 
@@ -324,6 +345,13 @@ class Summary:
     latency_p50: float | None  # seconds
     latency_p95: float | None
     total_seconds: float
+    # with a language model (None without): share of written answers whose every statement
+    # passed the checks, share of written statements removed, and the F1 the extractive answers
+    # got on the answerable questions it wrote for, beside the F1 of what was shown on them
+    fully_verified: float | None = None
+    statements_removed: float | None = None
+    written_f1: float | None = None
+    extractive_f1: float | None = None
 
     def metrics(self) -> dict[str, float | None]:
         """Return every metric by name (the names --fail-under and --baseline use)."""
@@ -366,7 +394,21 @@ def summarize(results: Sequence[QuestionResult]) -> Summary:
         latency_p50=metrics.percentile(seconds, 50),
         latency_p95=metrics.percentile(seconds, 95),
         total_seconds=sum(seconds),
+        **_written(results),
     )
+
+
+def _written(results: Sequence[QuestionResult]) -> dict[str, float | None]:
+    """Return the written-answer metrics of a run (all None when no model wrote an answer)."""
+    written = [r for r in results if r.written]
+    statements = sum(r.statements for r in written)
+    answerable = [r for r in written if r.question.answerable]
+    return {
+        "fully_verified": metrics.mean(bool(r.fully_verified) for r in written),
+        "statements_removed": sum(r.removed for r in written) / statements if statements else None,
+        "written_f1": metrics.mean(r.f1 for r in answerable),
+        "extractive_f1": metrics.mean(r.extractive_f1 for r in answerable),
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -594,16 +636,19 @@ def by_wh(results: Sequence[QuestionResult]) -> dict[str, Summary]:
 def _ask(bot: Assistant, question: Question) -> QuestionResult:
     from byline.types import Filters
 
+    filters = Filters(exclude=frozenset(question.without))
     started = time.perf_counter()
     try:
-        answer = bot.ask(
-            question.question, filters=Filters(exclude=frozenset(question.without)),
-            as_of=question.date or None,
+        answer = bot.ask(question.question, filters=filters, as_of=question.date or None)
+        seconds = time.perf_counter() - started
+        extractive = (
+            bot.ask(question.question, filters=filters, as_of=question.date or None, write=False)
+            if answer.written else None
         )
     except Exception as exc:  # one failing question must not lose the whole run
         log.exception("question on line %d failed: %s", question.line, question.question)
         return score(question, None, time.perf_counter() - started, f"{type(exc).__name__}: {exc}")
-    return score(question, answer, time.perf_counter() - started)
+    return score(question, answer, seconds, extractive=extractive)
 
 
 def _settings_dict(settings: Settings) -> dict[str, Any]:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
-from byline.pipeline.compose import Composer, ExtractiveComposer
+from byline.pipeline.compose import Composer, ExtractiveComposer, GenerativeComposer
 from byline.pipeline.question import analyse
 from byline.pipeline.rank import SentenceRanker
 from byline.pipeline.read import Reader, RuleReader
 from byline.pipeline.retrieve import HybridRetriever
-from byline.pipeline.rewrite import FollowUpRewriter
+from byline.pipeline.rewrite import FollowUpRewriter, ModelRewriter, Rewriter
 from byline.pipeline.words import WordVectors
 from byline.types import Answer, Candidate, Citation, Filters, Turn
 
@@ -34,10 +34,12 @@ class Pipeline:
 
     A second sentence is cited (up to `top_citations`) only when it gives the same answer and
     scores within `support_margin` of the best; questions over `max_question_chars` are refused.
+    With a `writer` (a language model), the answer is then written from the best ranked
+    sentences and checked against them (`stream` yields its text as it comes).
     """
 
     store: IndexStore
-    rewriter: FollowUpRewriter
+    rewriter: Rewriter
     retriever: HybridRetriever
     ranker: SentenceRanker
     reader: Reader
@@ -45,20 +47,50 @@ class Pipeline:
     top_citations: int = 2
     support_margin: float = 0.2
     max_question_chars: int = 500
+    writer: GenerativeComposer | None = None
 
     def run(
         self, question: str, *, filters: Filters, history: Sequence[Turn] = (), as_of: date | None = None,
+        write: bool = True,
     ) -> Answer:
         """Return the answer to one question, read against the day `as_of` when given."""
+        for item in self.stream(question, filters=filters, history=history, as_of=as_of, write=write):
+            if isinstance(item, Answer):
+                return item
+        raise AssertionError("Pipeline.stream ended without an Answer")
+
+    def stream(
+        self, question: str, *, filters: Filters, history: Sequence[Turn] = (), as_of: date | None = None,
+        write: bool = True,
+    ) -> Iterator[str | Answer]:
+        """Yield the written answer's text as the model writes it (when `writer` and `write`), then the Answer."""
         question = readable(question)
+        answer, ranked = self._extract(question, filters, history, as_of, with_model=write)
+        if self.writer is None or not write or answer.abstained:
+            yield answer
+            return
+        given = list(answer.citations)
+        seen = {(c.article_id, c.position) for c in given}
+        for cand in ranked:
+            if len(given) >= self.writer.sentences:
+                break
+            if (cand.sentence.article_id, cand.sentence.position) not in seen:
+                seen.add((cand.sentence.article_id, cand.sentence.position))
+                given.append(self._cite(cand))
+        yield from self.writer.write(answer.standalone_question or question, answer, given)
+
+    def _extract(
+        self, question: str, filters: Filters, history: Sequence[Turn], as_of: date | None, *, with_model: bool,
+    ) -> tuple[Answer, list[Candidate]]:
+        """Return the extractive answer and the ranked candidate sentences it was read from."""
         text = " ".join(question.split())
         refusal = self._refusal(text)
         if refusal:
-            return Answer(question=question, text=refusal, abstained=True, note="refused")
+            return Answer(question=question, text=refusal, abstained=True, note="refused"), []
         self.store.refresh()
         if self.store.is_empty:
-            return Answer(question=question, text=EMPTY_INDEX, abstained=True, note="empty index")
-        asked = self.rewriter.run(text, history)
+            return Answer(question=question, text=EMPTY_INDEX, abstained=True, note="empty index"), []
+        asked = self.rewriter.run(text, history, with_model=with_model)
         retrieval = self.retriever.run(asked, filters, as_of)
         parsed = analyse(asked)
         previous = frozenset(c.article_id for _, a in history[-1:] for c in a.citations)
@@ -66,18 +98,19 @@ class Pipeline:
         base = Answer(question=question, text=NOT_FOUND, abstained=True, standalone_question=asked,
                       retrieved=retrieval.hits, as_of=as_of.isoformat() if as_of else "")
         if not ranked:
-            return base
+            return base, []
         best = ranked[0]
         log.debug("best %.3f %s", best.score, best.sentence.text)
         confidence = self.reader.confidence(best)
         if best.score < self.reader.abstain_below or best.missing:
-            return replace(base, confidence=confidence)
+            return replace(base, confidence=confidence), ranked
         citations = tuple(self._cite(c) for c in self._supporting(best, ranked))
         short = best.span.text if best.span is not None else best.sentence.text
-        return replace(
+        answer = replace(
             base, text=self.composer.run(asked, short, citations), abstained=False,
             citations=citations, confidence=confidence,
         )
+        return answer, ranked
 
     def _supporting(self, best: Candidate, ranked: list[Candidate]) -> list[Candidate]:
         """Return the best candidate and the others that give its answer nearly as well."""
@@ -121,14 +154,24 @@ def build_pipeline(
     store: IndexStore, settings: Settings, *, reader: Reader | None = None,
     composer: Composer | None = None,
 ) -> Pipeline:
-    """Return the default pipeline over `store`, with `reader` or `composer` swapped in when given."""
+    """Return the default pipeline over `store`, with `reader` or `composer` swapped in when given.
+
+    With `settings.llm` set (or a GenerativeComposer given as `composer`), answers are written
+    by that language model and verified, and follow-ups are rewritten by it.
+    """
     if store.embedder.has_query_encoder:
         from byline.pipeline.nlp import preload
 
         preload()  # spaCy loads while the first question is embedded and searched
+    writer = composer if isinstance(composer, GenerativeComposer) else None
+    if writer is None and settings.llm:
+        writer = _writer(store, settings)
+    if writer is not None:
+        composer = None
     return Pipeline(
         store=store,
-        rewriter=FollowUpRewriter(),
+        rewriter=ModelRewriter(writer.model) if writer is not None else FollowUpRewriter(),
+        writer=writer,
         retriever=HybridRetriever(store, top=settings.top_chunks),
         ranker=SentenceRanker(store),
         reader=reader or RuleReader(store, WordVectors(store.embedder), abstain_below=settings.abstain_below),
@@ -141,6 +184,19 @@ def build_pipeline(
 def readable(text: str) -> str:
     """Return `text` with lone surrogates (bad UTF-8 from argv, "\\ud800" in JSON) as U+FFFD."""
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
+
+
+def _writer(store: IndexStore, settings: Settings) -> GenerativeComposer:
+    """Return the composer that writes answers with the model `settings.llm` names (created on first use)."""
+    from byline.pipeline.generate import LanguageModel, ModelSpec
+    from byline.pipeline.nlp import pipeline as spacy_pipeline
+    from byline.pipeline.verify import Verifier
+
+    spec = ModelSpec.from_settings(settings)
+    log.info("answers are written by %s:%s and verified (min_support %.2f)", spec.kind, spec.target, settings.min_support)
+    words = WordVectors(store.embedder)
+    verifier = Verifier(spacy_pipeline, min_support=settings.min_support, similar=words.similar)
+    return GenerativeComposer(LanguageModel(spec), verifier)
 
 
 def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:

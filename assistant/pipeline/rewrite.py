@@ -2,23 +2,72 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from byline.pipeline.nlp import parse
+from byline.prompts import load
 from byline.types import Answer, Turn
+
+if TYPE_CHECKING:
+    from byline.pipeline.generate import LanguageModel
+
+log = logging.getLogger(__name__)
 
 _FOLLOW_UP = re.compile(r"^(and|but|what about|how about|and what about)\b[\s,]*", re.IGNORECASE)
 _GROUP_LABELS = {"GPE", "NORP", "ORG", "LOC"}
 
 
-class FollowUpRewriter:
-    """Pipeline step: a follow-up question in, the same question standing alone out."""
+class Rewriter(Protocol):
+    """A pipeline step: a follow-up question in, the same question standing alone out."""
 
-    def run(self, question: str, history: Sequence[Turn]) -> str:
+    def run(self, question: str, history: Sequence[Turn], *, with_model: bool = True) -> str:
+        """Return `question` rewritten to stand alone, using the previous turn of `history`."""
+        ...
+
+
+class FollowUpRewriter:
+    """Pipeline step: a follow-up question in, the same question standing alone out (by rules)."""
+
+    def run(self, question: str, history: Sequence[Turn], *, with_model: bool = True) -> str:
         """Return `question` rewritten to stand alone, using the previous turn of `history`."""
         return standalone(question, history)
+
+
+class ModelRewriter:
+    """Rewrites follow-ups with a language model (`prompts/rewrite.txt`); the rules when it fails.
+
+    A reply is used only when it is one question of at most `max_chars`; otherwise, or when the
+    model is down or slow, the rule-based rewrite is used, as without a model.
+    """
+
+    def __init__(self, model: LanguageModel, *, max_chars: int = 300) -> None:
+        self.model = model
+        self.max_chars = max_chars
+        self.rules = FollowUpRewriter()
+
+    def run(self, question: str, history: Sequence[Turn], *, with_model: bool = True) -> str:
+        """Return `question` rewritten to stand alone by the model, else by the rules."""
+        if not history or not with_model:
+            return self.rules.run(question, history)
+        from byline.pipeline.generate import ModelFailed
+
+        prev_q, prev_a = history[-1]
+        prompt = load("rewrite.txt").format(
+            previous=prev_a.standalone_question or prev_q, answer=prev_a.text, question=question,
+        )
+        try:
+            reply = self.model.reply(prompt)
+        except ModelFailed as exc:
+            log.warning("follow-up rewritten by rules: %s", exc)
+            return self.rules.run(question, history)
+        rewritten = " ".join(reply.strip().removeprefix("Rewritten question:").strip(' "“”').split("\n")[0].split())
+        if not rewritten or len(rewritten) > self.max_chars or not re.search(r"[^\W\d_]{2,}", rewritten):
+            log.info("follow-up rewritten by rules: the model replied %r", reply)
+            return self.rules.run(question, history)
+        return rewritten
 
 
 def standalone(question: str, history: Sequence[Turn]) -> str:

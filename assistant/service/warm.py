@@ -35,7 +35,8 @@ def answer_handler(bot: Assistant, worker: Worker) -> Handler:
     thread, the only thread that uses the index, after the work queued before it."""
 
     def handle(question: str, filters: dict[str, str | None], as_of: str | None) -> dict[str, Any]:
-        return worker.run(bot.ask, question, filters=Filters.of(filters), as_of=as_of).to_dict()
+        # extractive: `byline ask` writes answers with a model in its own process, streaming them
+        return worker.run(bot.ask, question, filters=Filters.of(filters), as_of=as_of, write=False).to_dict()
 
     return handle
 
