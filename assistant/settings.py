@@ -9,7 +9,7 @@ below. A value that does not fit its field stops with one line naming the variab
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import AliasChoices, Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +66,14 @@ class Settings(BaseSettings):
             " the dev sets (docs/evaluation.md): answerable questions' best evidence scored"
             " 0.79-1.68; questions the articles don't answer, and that no missing name already rules"
             " out, 0.54-0.77."
+        ),
+    )
+    reader: Literal["rule", "fitted"] = Field(
+        "rule",
+        description=(
+            "Which reader picks the answer span: rule (hand-set weights, tuned on the dev sets) or"
+            " fitted (logistic regression fitted on RealTime QA quizzes, pipeline/params/reader-v1.json;"
+            " confidence is its probability, abstain_below does not apply to it)."
         ),
     )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
