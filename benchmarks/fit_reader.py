@@ -46,7 +46,6 @@ KEEP = 8  # sentences the product's SentenceRanker keeps
 C = 0.3  # L2 strength, phase 1's choice on 2022 (0.1 / 1.0 were within 0.01 F1)
 TARGET_PRECISION = 0.7
 MIN_ANSWERED = 10  # a threshold must leave at least this many answered questions to count
-COMMON_NOUN_COUNT = 5  # WordNet nouns tagged at least this often in SemCor join the head table
 log = logging.getLogger("fit_reader")
 
 
@@ -126,7 +125,7 @@ def rank_sentences(examples: list[Example], texts: dict[str, tuple[str, str]]) -
 
 
 def wordnet_table(path: Path, lemmas: set[str]) -> dict[str, list[str]]:
-    """Return lemma → WordNet classes for `lemmas` and for WordNet's commonly tagged nouns."""
+    """Return lemma → WordNet classes for `lemmas` and for every one-word WordNet noun."""
     import nltk
 
     from byline.pipeline.answer_type import ANCHORS
@@ -134,9 +133,9 @@ def wordnet_table(path: Path, lemmas: set[str]) -> dict[str, list[str]]:
     nltk.data.path.insert(0, str(nltk_data(path)))
     from nltk.corpus import wordnet as wn
 
-    common = {
+    common = {  # every one-word noun, so that "carmaker" is known though no question here asks it
         lemma.name().lower() for s in wn.all_synsets("n") for lemma in s.lemmas()
-        if "_" not in lemma.name() and lemma.count() >= COMMON_NOUN_COUNT
+        if lemma.name().isalpha()
     }
     table = {}
     for lemma in sorted(lemmas | common):
@@ -155,14 +154,7 @@ def wordnet_table(path: Path, lemmas: set[str]) -> dict[str, list[str]]:
 
 # WordNet 3.0's lexicographer files, in their numbered order: Debian's wordnet-base lacks the
 # `lexnames` file that nltk reads them from.
-LEXNAMES = (
-    "adj.all adj.pert adv.all noun.Tops noun.act noun.animal noun.artifact noun.attribute noun.body "
-    "noun.cognition noun.communication noun.event noun.feeling noun.food noun.group noun.location "
-    "noun.motive noun.object noun.person noun.phenomenon noun.plant noun.possession noun.process "
-    "noun.quantity noun.relation noun.shape noun.state noun.substance noun.time verb.body verb.change "
-    "verb.cognition verb.communication verb.competition verb.consumption verb.contact verb.creation "
-    "verb.emotion verb.motion verb.perception verb.possession verb.social verb.stative verb.weather adj.ppl"
-).split()
+LEXNAMES = ["adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact", "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon", "noun.plant", "noun.possession", "noun.process", "noun.quantity", "noun.relation", "noun.shape", "noun.state", "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition", "verb.communication", "verb.competition", "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion", "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather", "adj.ppl"]
 
 
 def nltk_data(path: Path) -> Path:

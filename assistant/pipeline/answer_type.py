@@ -14,6 +14,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from byline.pipeline.extract import key
+
 WH = (
     "how many", "how much", "how long", "how old", "how far", "who", "whom", "whose", "which", "what",
     "where", "when", "why", "how",
@@ -37,33 +39,42 @@ _VAGUE = {"type", "kind", "sort", "form", "member", "one", "name", "piece", "par
 
 @dataclass(frozen=True, slots=True)
 class HeadTable:
-    """Noun lemma → the WordNet classes (ANCHORS and lexicographer files) of its first senses."""
+    """Noun lemma → the WordNet classes (ANCHORS and lexicographer files) of its main senses.
+
+    Stored compactly: `sets` lists each distinct combination of classes (by index into
+    `classes`) once, and `heads` maps a lemma to the index of its combination.
+    """
 
     classes: tuple[str, ...]
-    heads: Mapping[str, tuple[int, ...]]
+    sets: tuple[tuple[int, ...], ...]
+    heads: Mapping[str, int]
 
     def of(self, lemma: str) -> tuple[str, ...]:
         """Return the classes of `lemma`, or () when the table has not seen it."""
-        return tuple(self.classes[i] for i in self.heads.get(lemma.lower(), ()))
+        i = self.heads.get(lemma.lower())
+        return () if i is None else tuple(self.classes[c] for c in self.sets[i])
 
     def __contains__(self, lemma: object) -> bool:
         return isinstance(lemma, str) and lemma.lower() in self.heads
 
     def to_json(self) -> dict[str, Any]:
         """Return the table as the parameter file stores it."""
-        return {"classes": list(self.classes), "heads": {h: list(v) for h, v in sorted(self.heads.items())}}
+        return {"classes": list(self.classes), "sets": [list(s) for s in self.sets], "heads": dict(sorted(self.heads.items()))}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> HeadTable:
         """Return the table stored by `to_json`."""
-        return cls(tuple(data["classes"]), {h: tuple(v) for h, v in data["heads"].items()})
+        return cls(tuple(data["classes"]), tuple(tuple(s) for s in data["sets"]), dict(data["heads"]))
 
     @classmethod
     def build(cls, table: Mapping[str, Iterable[str]]) -> HeadTable:
         """Return a table from lemma → class names (the fit script's WordNet look-ups)."""
         names = sorted({c for cs in table.values() for c in cs})
         index = {c: i for i, c in enumerate(names)}
-        return cls(tuple(names), {h: tuple(sorted(index[c] for c in cs)) for h, cs in table.items() if cs})
+        combos = sorted({tuple(sorted(index[c] for c in cs)) for cs in table.values() if cs})
+        at = {combo: i for i, combo in enumerate(combos)}
+        heads = {h: at[tuple(sorted(index[c] for c in cs))] for h, cs in table.items() if cs}
+        return cls(tuple(names), tuple(combos), heads)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,7 +86,7 @@ class AnswerType:
     classes: tuple[str, ...]  # the head noun's WordNet classes (from the HeadTable)
     known: bool  # the head noun is in the table
     asks_subject: bool  # the wh-phrase is the subject ("Which player returned?")
-    keys: frozenset[str]  # lower-cased words and lemmas of the question, to spot repeats
+    keys: frozenset[str]  # lower-cased words, lemmas and matching keys of the question, to spot repeats
 
 
 def head_noun(doc: Any) -> tuple[str, str, bool]:
@@ -112,5 +123,7 @@ def head_noun(doc: Any) -> tuple[str, str, bool]:
 def answer_type(doc: Any, table: HeadTable) -> AnswerType:
     """Return what kind of thing the parsed question asks for."""
     wh, head, subject = head_noun(doc)
-    keys = frozenset({t.lower_ for t in doc if not t.is_punct} | {t.lemma_.lower() for t in doc if not t.is_punct})
+    words = [t for t in doc if not t.is_punct]
+    # matching keys too, so that "Ukrainian" in a sentence repeats "Ukraine's" in the question
+    keys = frozenset({t.lower_ for t in words} | {t.lemma_.lower() for t in words} | {key(t.text) for t in words})
     return AnswerType(wh, head, table.of(head) if head else (), head in table, subject, keys)

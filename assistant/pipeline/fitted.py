@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from byline.index.errors import SettingsError
 from byline.pipeline.answer_type import AnswerType, HeadTable, answer_type
+from byline.pipeline.extract import key
 from byline.pipeline.nlp import parse
 from byline.pipeline.question import Question
 from byline.pipeline.read import entity_keys, keys_of
@@ -103,11 +104,10 @@ def span_features(at: AnswerType, doc: Any, span: SpanCandidate, heads: HeadTabl
     """Return the observations on one candidate span for one question (the weights are fitted)."""
     toks = list(doc[span.start : span.end])
     content = [t for t in toks if not (t.is_stop or t.is_punct)]
-    repeat = sum(1 for t in content if t.lower_ in at.keys or t.lemma_.lower() in at.keys) / max(1, len(content))
+    repeat = sum(1 for t in content if _echoes(t, at)) / max(1, len(content))
     root = doc[span.start : span.end].root
     matched = [
-        t.i for t in doc if not (t.is_stop or t.is_punct) and (t.lower_ in at.keys or t.lemma_.lower() in at.keys)
-        and not span.start <= t.i < span.end
+        t.i for t in doc if not (t.is_stop or t.is_punct) and _echoes(t, at) and not span.start <= t.i < span.end
     ]
     dist = min((min(abs(i - span.start), abs(i - span.end + 1)) for i in matched), default=30)
     after = doc[span.end : span.end + 2]
@@ -137,6 +137,11 @@ def span_features(at: AnswerType, doc: Any, span: SpanCandidate, heads: HeadTabl
         f["shares_class"] = len(own & set(at.classes)) / len(at.classes)
         f["root_unknown"] = float(root.lemma_.lower() not in heads)
     return f
+
+
+def _echoes(token: Any, at: AnswerType) -> bool:
+    """Return True when a sentence token repeats a word of the question."""
+    return token.lower_ in at.keys or token.lemma_.lower() in at.keys or key(token.text) in at.keys
 
 
 @dataclass(slots=True)

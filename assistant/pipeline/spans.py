@@ -22,6 +22,8 @@ TIME_UNITS = {
 }
 _QUOTE = re.compile(r"[“\"‘]([^”\"’]{2,80})[”\"’]")
 _DROP_LEFT = {"the", "a", "an"}
+_GENERIC = {"NP", "PROPN", "NUM"}
+_SPECIFIC = {"NUMUNIT", "QUOTE", "TITLE"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,8 +49,13 @@ def candidates(doc: Any) -> list[SpanCandidate]:
             start += 1
         while end > start and doc[end - 1].is_punct:
             end -= 1
-        # a number of time units is a DURATION even where the tagger says DATE ("six months")
-        if end > start and ((start, end) not in out or kind == "DURATION") and end - start <= MAX_TOKENS:
+        if end <= start or end - start > MAX_TOKENS:
+            return
+        old = out.get((start, end))
+        # a specific kind wins over a generic one for the same words ("2.5 million cars" is a
+        # NUMUNIT, not just a noun chunk); a number of time units is a DURATION even where the
+        # tagger says DATE ("six months")
+        if old is None or kind == "DURATION" or (kind in _SPECIFIC and old.kind in _GENERIC):
             out[(start, end)] = SpanCandidate(start, end, doc[start:end].text, kind)
 
     for e in doc.ents:
