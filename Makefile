@@ -8,7 +8,7 @@ PY := $(VENV)/bin/python
 BYLINE := $(VENV)/bin/byline
 DEMO_INDEX ?= .byline-demo
 
-.PHONY: install demo ask test lint browser bench clean
+.PHONY: install demo ask test lint browser bench fit clean
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -57,6 +57,13 @@ test: install browser lint
 
 bench: install
 	$(PY) benchmarks/run.py
+
+# Refit the fitted reader's parameter file from the RealTime QA dev sets (RTQA=folder holding
+# rtqa-2022/...); needs WordNet at /usr/share/wordnet (apt-get install wordnet-base).
+RTQA ?= /work/rtqa
+fit: install
+	$(PY) -m pip install -q -e '.[fit]'
+	$(PY) benchmarks/fit_reader.py --rtqa $(RTQA) --report docs/fit-reader.md
 
 clean:
 	rm -rf $(DEMO_INDEX) .pytest_cache .mypy_cache .ruff_cache

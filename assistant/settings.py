@@ -69,6 +69,14 @@ class Settings(BaseSettings):
             " out, 0.54-0.77."
         ),
     )
+    reader: Literal["rule", "fitted"] = Field(
+        "rule",
+        description=(
+            "Which reader picks the answer span: rule (hand-set weights, tuned on the dev sets) or"
+            " fitted (logistic regression fitted on RealTime QA quizzes, pipeline/params/reader-v1.json;"
+            " confidence is its probability, abstain_below does not apply to it)."
+        ),
+    )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
     exact_search_below: int = Field(
         200_000, ge=0, description="Chunk vectors; above it FAISS uses HNSW instead of exact search.",

@@ -174,7 +174,7 @@ def build_pipeline(
         writer=writer,
         retriever=HybridRetriever(store, top=settings.top_chunks),
         ranker=SentenceRanker(store),
-        reader=reader or RuleReader(store, WordVectors(store.embedder), abstain_below=settings.abstain_below),
+        reader=reader or default_reader(store, settings),
         composer=composer or ExtractiveComposer(),
         top_citations=settings.top_citations,
         max_question_chars=settings.max_question_chars,
@@ -197,6 +197,15 @@ def _writer(store: IndexStore, settings: Settings) -> GenerativeComposer:
     words = WordVectors(store.embedder)
     verifier = Verifier(spacy_pipeline, min_support=settings.min_support, similar=words.similar)
     return GenerativeComposer(LanguageModel(spec), verifier)
+
+
+def default_reader(store: IndexStore, settings: Settings) -> Reader:
+    """Return the reader `settings.reader` names: the rule reader or the fitted one."""
+    if settings.reader == "fitted":
+        from byline.pipeline.fitted import FittedReader
+
+        return FittedReader(store)
+    return RuleReader(store, WordVectors(store.embedder), abstain_below=settings.abstain_below)
 
 
 def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:

@@ -1,0 +1,437 @@
+"""Fit the reader's span scorer on RealTime QA questions and write its parameter file.
+
+usage: python benchmarks/fit_reader.py [--rtqa /work/rtqa] [--years 2022] [--weeks all|even|odd]
+                                       [--out assistant/pipeline/params/reader-v1.json]
+                                       [--report docs/fit-reader.md] [--wordnet /usr/share/wordnet]
+
+For each question with a gold article (as the issue's sets give them; no index is needed): the
+gold articles are split as Byline splits them, their sentences ranked as `SentenceRanker` ranks
+them (same embedding model, same shared-word score), and the top 8 parsed; every candidate span
+is labelled right when its token F1 with an answer is at least 0.5. A logistic regression over
+the features of `byline.pipeline.fitted` is judged out of fold (5 folds of whole quiz weeks, so a
+week's story never sits on both sides), beside the rule reader on the same sentences; the
+abstention threshold is the lowest top-answer probability at which the out-of-fold answers reach
+the target precision. The shipped model is then fitted on all chosen questions.
+
+WordNet is needed here only (its classes are shipped in the file): `apt-get install wordnet-base`
+puts it in /usr/share/wordnet, read directly by nltk's WordNetCorpusReader (`--wordnet`); an
+nltk_data folder with corpora/wordnet works too (`--wordnet DIR/corpora/wordnet`).
+`--weeks even|odd` fits on half the weeks (by sorted week index), to judge the product on the
+other half with `byline eval`. Rerunning with the same data and arguments writes the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import pickle
+import subprocess
+import sys
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 13
+FOLDS = 5
+KEEP = 8  # sentences the product's SentenceRanker keeps
+C = 0.3  # L2 strength, phase 1's choice on 2022 (0.1 / 1.0 were within 0.01 F1)
+TARGET_PRECISION = 0.7
+MIN_ANSWERED = 10  # a threshold must leave at least this many answered questions to count
+log = logging.getLogger("fit_reader")
+
+
+@dataclass
+class Example:
+    """One question with its ranked sentences, candidates and labels."""
+
+    id: str
+    year: int
+    week: str
+    text: str
+    answers: tuple[str, ...]
+    evidence: list[Any] = field(default_factory=list)  # byline.pipeline.fitted.Evidence
+    sentences: list[Any] = field(default_factory=list)  # byline.types.Sentence, same order
+    dense: list[float] = field(default_factory=list)
+    lexical: list[float] = field(default_factory=list)
+    spans: list[list[Any]] = field(default_factory=list)  # per sentence: Scored
+    labels: list[np.ndarray] = field(default_factory=list)
+
+
+def questions(rtqa: Path, years: list[int]) -> list[Example]:
+    """Return the dev questions that have a gold article (never the reserved ones: not built)."""
+    out = []
+    for year in years:
+        for line in (rtqa / f"rtqa-{year}" / "questions.jsonl").open(encoding="utf-8"):
+            r = json.loads(line)
+            if r.get("doc_ids"):
+                ex = Example(r["id"], year, r["id"].split("_")[0], r["question"], tuple(r["answers"]))
+                ex.gold = list(r["doc_ids"])  # type: ignore[attr-defined]
+                out.append(ex)
+    return out
+
+
+def articles(rtqa: Path, years: list[int], wanted: set[str]) -> dict[str, tuple[str, str]]:
+    """Return article id → (title, text) for the gold articles."""
+    found = {}
+    for year in years:
+        for line in (rtqa / f"rtqa-{year}" / "corpus.jsonl").open(encoding="utf-8"):
+            r = json.loads(line)
+            if r["id"] in wanted:
+                found[r["id"]] = (r.get("title", ""), r["text"])
+    return found
+
+
+def rank_sentences(examples: list[Example], texts: dict[str, tuple[str, str]]) -> None:
+    """Keep each question's top sentences as the product's SentenceRanker would rank them."""
+    from byline.index.embed import Embedder, resolve_model
+    from byline.index.sentences import split_sentences
+    from byline.pipeline.fitted import Evidence
+    from byline.pipeline.question import analyse
+    from byline.pipeline.rank import SentenceRanker, stems
+    from byline.settings import DEFAULT_MODEL
+
+    ranker = SentenceRanker.__init__.__kwdefaults__  # the product's weights, not copies of them
+    embedder = Embedder(resolve_model(DEFAULT_MODEL))
+    for n, ex in enumerate(examples):
+        pool = [s for a in ex.gold if a in texts for s in split_sentences(a, texts[a][1]) if len(s.text) > ranker["min_chars"]]  # type: ignore[attr-defined]
+        if not pool:
+            continue
+        q = analyse(ex.text)
+        vectors = embedder.embed([s.text for s in pool])
+        dense = vectors @ embedder.embed_query(ex.text)
+        st = [stems(s.text) for s in pool]
+        qs = stems(" ".join(q.content) + " " + " ".join(t for t, _ in q.entities))
+        idf = {w: math.log(1 + len(pool) / (1 + sum(w in x for x in st))) for w in qs}
+        total = sum(idf.values()) or 1.0
+        lexical = [sum(v for w, v in idf.items() if w in x) / total for x in st]
+        score = [ranker["dense_weight"] * d + ranker["lexical_weight"] * lx + ranker["prior_weight"] for d, lx in zip(dense, lexical, strict=True)]
+        top = sorted(range(len(pool)), key=lambda i: -score[i])[:KEEP]
+        ex.sentences = [pool[i] for i in top]
+        ex.dense = [float(dense[i]) for i in top]
+        ex.lexical = [lexical[i] for i in top]
+        ex.evidence = [Evidence(pool[i].text, pool[i].article_id, pool[i].position, float(dense[i]), lexical[i], r)
+                       for r, i in enumerate(top, 1)]
+        if n % 25 == 0:
+            log.info("ranked %d of %d questions", n, len(examples))
+
+
+def wordnet_table(path: Path, lemmas: set[str]) -> dict[str, list[str]]:
+    """Return lemma → WordNet classes for `lemmas` and for every one-word WordNet noun."""
+    import nltk
+
+    from byline.pipeline.answer_type import ANCHORS
+
+    nltk.data.path.insert(0, str(nltk_data(path)))
+    from nltk.corpus import wordnet as wn
+
+    common = {  # every one-word noun, so that "carmaker" is known though no question here asks it
+        lemma.name().lower() for s in wn.all_synsets("n") for lemma in s.lemmas()
+        if lemma.name().isalpha()
+    }
+    table = {}
+    for lemma in sorted(lemmas | common):
+        found: set[str] = set()
+        # the three most used senses, counting every lemma of a sense, so that a spelling rarely
+        # tagged in SemCor ("colour") ranks its senses as its common twin ("color") does
+        senses = sorted(wn.synsets(lemma.replace(" ", "_"), "n"), key=lambda s: -sum(x.count() for x in s.lemmas()))
+        for s in senses[:3]:
+            found.add("lex:" + s.lexname())
+            names = {h.name() for h in s.closure(lambda x: x.hypernyms() + x.instance_hypernyms())} | {s.name()}
+            found.update(a for a in ANCHORS if a in names)
+        if found:
+            table[lemma] = sorted(found)
+    return table
+
+
+# WordNet 3.0's lexicographer files, in their numbered order: Debian's wordnet-base lacks the
+# `lexnames` file that nltk reads them from.
+LEXNAMES = ["adj.all", "adj.pert", "adv.all", "noun.Tops", "noun.act", "noun.animal", "noun.artifact", "noun.attribute", "noun.body", "noun.cognition", "noun.communication", "noun.event", "noun.feeling", "noun.food", "noun.group", "noun.location", "noun.motive", "noun.object", "noun.person", "noun.phenomenon", "noun.plant", "noun.possession", "noun.process", "noun.quantity", "noun.relation", "noun.shape", "noun.state", "noun.substance", "noun.time", "verb.body", "verb.change", "verb.cognition", "verb.communication", "verb.competition", "verb.consumption", "verb.contact", "verb.creation", "verb.emotion", "verb.motion", "verb.perception", "verb.possession", "verb.social", "verb.stative", "verb.weather", "adj.ppl"]
+
+
+def nltk_data(path: Path) -> Path:
+    """Return an nltk_data folder holding `path` as corpora/wordnet, with the `lexnames` file
+    nltk needs (a private copy, not links: nltk refuses files whose real path leaves its folders)."""
+    if path.name == "wordnet" and path.parent.name == "corpora" and (path / "lexnames").exists():
+        return path.parent.parent
+    import shutil
+    import tempfile
+
+    root = Path(tempfile.mkdtemp(prefix="byline-nltk-data-"))
+    staged = root / "corpora" / "wordnet"
+    staged.mkdir(parents=True)
+    for f in path.iterdir():
+        if f.is_file():
+            shutil.copyfile(f, staged / f.name)
+    kinds = {"adj": 3, "adv": 4, "noun": 1, "verb": 2}
+    (staged / "lexnames").write_text(
+        "".join(f"{i:02d}\t{n}\t{kinds[n.split('.')[0]]}\n" for i, n in enumerate(LEXNAMES)), encoding="utf-8"
+    )
+    return root
+
+
+def featurise(examples: list[Example], wordnet: Path) -> Any:
+    """Parse the kept sentences, build the head table, and fill every example's spans and labels."""
+    from byline.evaluation.metrics import token_f1
+    from byline.pipeline.answer_type import HeadTable, answer_type, head_noun
+    from byline.pipeline.fitted import featurise as spans_of
+    from byline.pipeline.nlp import parse
+    from byline.pipeline.spans import candidates
+
+    qdocs = parse([ex.text for ex in examples])
+    sdocs = [parse([e.text for e in ex.evidence]) if ex.evidence else [] for ex in examples]
+    lemmas = {head_noun(d)[1] for d in qdocs} - {""}
+    for docs in sdocs:
+        for doc in docs:
+            lemmas.update(doc[c.start : c.end].root.lemma_.lower() for c in candidates(doc))
+    heads = HeadTable.build(wordnet_table(wordnet, {w for w in lemmas if w.isalpha()}))
+    for ex, qdoc, docs in zip(examples, qdocs, sdocs, strict=True):
+        at = answer_type(qdoc, heads)
+        ex.spans = spans_of(at, ex.evidence, docs, heads) if docs else []
+        ex.labels = [np.array([token_f1(s.span.text, list(ex.answers)) >= 0.5 for s in ss], dtype=int) for ss in ex.spans]
+    return heads
+
+
+def fit(examples: list[Example]) -> tuple[Any, Any]:
+    """Return a DictVectorizer and logistic regression fitted on the examples' spans."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    feats = [s.features for ex in examples for ss in ex.spans for s in ss]
+    y = np.concatenate([lab for ex in examples for lab in ex.labels])
+    dv = DictVectorizer(sparse=True, sort=True)
+    model = LogisticRegression(C=C, max_iter=5000, random_state=SEED).fit(dv.fit_transform(feats), y)
+    return dv, model
+
+
+def top_answer(ex: Example, weights: dict[str, float], intercept: float) -> tuple[str, float]:
+    """Return the best span and its probability under the given weights."""
+    from byline.pipeline.fitted import log_odds
+
+    best, score = "", -math.inf
+    for ss in ex.spans:
+        for s in ss:
+            v = log_odds(weights, intercept, s.features)
+            if v > score:
+                best, score = s.span.text, v
+    return best, (1 / (1 + math.exp(-score)) if score > -math.inf else 0.0)
+
+
+def as_weights(dv: Any, model: Any) -> tuple[dict[str, float], float]:
+    coef = model.coef_[0]
+    return {n: round(float(w), 6) for n, w in zip(dv.feature_names_, coef, strict=True) if abs(w) >= 1e-6}, round(float(model.intercept_[0]), 6)
+
+
+def folds(examples: list[Example]) -> dict[str, int]:
+    weeks = sorted({ex.week for ex in examples})
+    return {w: i % FOLDS for i, w in enumerate(weeks)}
+
+
+def out_of_fold(examples: list[Example]) -> list[dict[str, Any]]:
+    """Return per question the out-of-fold top answer, its probability and F1."""
+    from byline.evaluation.metrics import token_f1
+
+    fold_of = folds(examples)
+    rows: list[dict[str, Any]] = [{} for _ in examples]
+    for f in range(FOLDS):
+        train = [ex for ex in examples if fold_of[ex.week] != f and ex.spans]
+        weights, intercept = as_weights(*fit(train))
+        for i, ex in enumerate(examples):
+            if fold_of[ex.week] == f:
+                text, p = top_answer(ex, weights, intercept)
+                oracle = max((token_f1(s.span.text, list(ex.answers)) for ss in ex.spans for s in ss), default=0.0)
+                rows[i] = {"id": ex.id, "week": ex.week, "fold": f, "type": qtype(ex.text), "answer": text, "p": p,
+                           "f1": token_f1(text, list(ex.answers)), "oracle": oracle}
+    return rows
+
+
+def rule_reader(examples: list[Example], texts: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+    """Return the rule reader's answer on the same kept sentences, for the side-by-side table."""
+    from byline.evaluation.metrics import token_f1
+    from byline.index.embed import Embedder, resolve_model
+    from byline.index.sentences import split_sentences
+    from byline.index.types import Article
+    from byline.pipeline.question import analyse
+    from byline.pipeline.read import RuleReader
+    from byline.pipeline.words import WordVectors
+    from byline.settings import DEFAULT_MODEL
+    from byline.types import Candidate
+
+    class GoldStore:  # what RuleReader asks of an index, from the gold articles
+        def article(self, aid: str) -> Article | None:
+            title, text = texts.get(aid, ("", ""))
+            return Article(id=aid, title=title, text=text, source="", published="", url="")
+
+        def sentences(self, aid: str, first: int, last: int) -> list[Any]:
+            return [s for s in split_sentences(aid, texts[aid][1]) if first <= s.position <= last]
+
+    reader = RuleReader(GoldStore(), WordVectors(Embedder(resolve_model(DEFAULT_MODEL))))  # type: ignore[arg-type]
+    rows = []
+    for ex in examples:
+        cands = [Candidate(s, 0, None, 1, dense=d, lexical=lx, score_prior=1.0)  # type: ignore[arg-type]
+                 for s, d, lx in zip(ex.sentences, ex.dense, ex.lexical, strict=True)]
+        ranked = reader.run(analyse(ex.text), cands) if cands else []
+        best = ranked[0] if ranked else None
+        text = (best.span.text if best.span else best.sentence.text) if best else ""
+        answered = bool(best) and best.score >= reader.abstain_below and not best.missing
+        rows.append({"id": ex.id, "answer": text, "f1": token_f1(text, list(ex.answers)), "answered": answered})
+    return rows
+
+
+def qtype(text: str) -> str:
+    import re
+
+    t = text.lower().replace("’", "'")
+    m = re.search(r"\b(who|whom|whose|which|what|where|when|how many|how much|how long|how old|how|why)\b", t)
+    if not m:
+        return "other"
+    w = m.group(1)
+    return "who" if w in {"whom", "whose"} else "how many/much/long" if w.startswith("how ") else w
+
+
+def choose_threshold(ps: list[float], right: list[bool]) -> float:
+    """Return the lowest probability t at which answers with p ≥ t reach TARGET_PRECISION."""
+    for t in sorted(set(round(p, 3) for p in ps)):
+        kept = [k for p, k in zip(ps, right, strict=True) if p >= t]
+        if len(kept) >= MIN_ANSWERED and np.mean(kept) >= TARGET_PRECISION:
+            return t
+    return 0.999
+
+
+def report(rows: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: float) -> tuple[str, dict[str, Any]]:
+    """Return the Markdown report and the summary figures recorded in the parameter file."""
+    by_id = {r["id"]: r for r in rule}
+    lines = [f"questions: {len(rows)} (with a gold article), {len({r['week'] for r in rows})} quiz weeks, {FOLDS} folds by week", "",
+             "| question type | n | fitted F1 (out of fold) | rule F1 | best candidate (oracle) |", "|---|---:|---:|---:|---:|"]
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for r in rows:
+        groups[r["type"]].append(r)
+    for t, rs in [("all", rows), *sorted(groups.items(), key=lambda x: -len(x[1]))]:
+        lines.append(f"| {t} | {len(rs)} | {np.mean([r['f1'] for r in rs]):.3f} | "
+                     f"{np.mean([by_id[r['id']]['f1'] for r in rs]):.3f} | {np.mean([r['oracle'] for r in rs]):.3f} |")
+    p = np.array([r["p"] for r in rows])
+    ok = np.array([r["f1"] >= 0.5 for r in rows])
+    lines += ["", f"reliability (top answer's out-of-fold probability vs token F1 ≥ 0.5), Brier {np.mean((p - ok) ** 2):.3f}:", "",
+              "| probability | n | mean p | right |", "|---|---:|---:|---:|"]
+    edges = [0, .1, .2, .3, .4, .5, .6, .7, .8, 1.01]
+    for lo, hi in zip(edges, edges[1:], strict=False):
+        m = (p >= lo) & (p < hi)
+        if m.any():
+            lines.append(f"| {lo:.1f}–{min(hi, 1):.1f} | {m.sum()} | {p[m].mean():.2f} | {ok[m].mean():.2f} |")
+    # the rule judged honestly: each fold's threshold chosen on the other folds' out-of-fold answers
+    held, cover = [], []
+    for f in range(FOLDS):
+        tr = [(r["p"], r["f1"] >= 0.5) for r in rows if r["fold"] != f]
+        t = choose_threshold([a for a, _ in tr], [b for _, b in tr])
+        te = [(r["p"], r["f1"] >= 0.5, r["f1"]) for r in rows if r["fold"] == f]
+        held += [(k, f1) for x, k, f1 in te if x >= t]
+        cover += [x >= t for x, _, _ in te]
+    answered = [r for r in rows if r["p"] >= threshold]
+    rule_answered = [r for r in rule if r["answered"]]
+    summary = {
+        "questions": len(rows), "weeks": len({r["week"] for r in rows}),
+        "oof_f1": round(float(np.mean([r["f1"] for r in rows])), 4),
+        "rule_f1_same_sentences": round(float(np.mean([r["f1"] for r in rule])), 4),
+        "oracle_f1": round(float(np.mean([r["oracle"] for r in rows])), 4),
+        "brier": round(float(np.mean((p - ok) ** 2)), 4),
+        "at_threshold": {"answers": round(len(answered) / len(rows), 3),
+                         "precision": round(float(np.mean([r["f1"] >= 0.5 for r in answered])), 3) if answered else None},
+        "threshold_chosen_on_other_folds": {"answers": round(float(np.mean(cover)), 3),
+                                            "precision": round(float(np.mean([k for k, _ in held])), 3) if held else None},
+        "rule_reader_answers": round(len(rule_answered) / len(rule), 3),
+        "rule_reader_precision": round(float(np.mean([r["f1"] >= 0.5 for r in rule_answered])), 3) if rule_answered else None,
+    }
+    lines += ["", f"threshold {threshold:.3f} (lowest out-of-fold probability with precision ≥ {TARGET_PRECISION}): "
+              f"answers {summary['at_threshold']['answers']:.0%}, precision {summary['at_threshold']['precision']}",
+              f"the same rule with each fold's threshold chosen on the other folds: answers "
+              f"{summary['threshold_chosen_on_other_folds']['answers']:.0%}, held-out precision "
+              f"{summary['threshold_chosen_on_other_folds']['precision']}",
+              f"rule reader at its threshold 0.7: answers {summary['rule_reader_answers']:.0%}, precision {summary['rule_reader_precision']}"]
+    return "\n".join(lines) + "\n", summary
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
+    ap.add_argument("--years", type=int, nargs="+", default=[2022])
+    ap.add_argument("--weeks", choices=["all", "even", "odd"], default="all")
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v1.json")
+    ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
+    ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
+    ap.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
+    ap.add_argument("--cache", type=Path, default=None,
+                    help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if not (args.wordnet / "data.noun").exists():
+        sys.exit(f"no WordNet at {args.wordnet}: apt-get install wordnet-base (or --wordnet DIR)")
+
+    examples = questions(args.rtqa, args.years)
+    if args.weeks != "all":
+        weeks = sorted({ex.week for ex in examples})
+        keep = {w for i, w in enumerate(weeks) if i % 2 == (0 if args.weeks == "even" else 1)}
+        examples = [ex for ex in examples if ex.week in keep]
+    texts = articles(args.rtqa, args.years, {a for ex in examples for a in ex.gold})  # type: ignore[attr-defined]
+    log.info("%d questions, %d gold articles", len(examples), len(texts))
+    cached = args.cache and args.cache.exists()
+    if cached:
+        ranked = pickle.loads(args.cache.read_bytes())
+        for ex in examples:
+            ex.sentences, ex.dense, ex.lexical, ex.evidence = ranked.get(ex.id, ([], [], [], []))
+    else:
+        rank_sentences(examples, texts)
+        if args.cache:
+            args.cache.write_bytes(pickle.dumps({ex.id: (ex.sentences, ex.dense, ex.lexical, ex.evidence) for ex in examples}))
+    heads = featurise(examples, args.wordnet)
+    rows = out_of_fold(examples)
+    rule = rule_reader(examples, texts)
+    threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows])
+    text, summary = report(rows, rule, threshold)
+    print(text)
+    if args.report:
+        args.report.write_text(text, encoding="utf-8")
+    if args.predictions:
+        args.predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+    weights, intercept = as_weights(*fit([ex for ex in examples if ex.spans]))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    params = {
+        "version": "reader-v1",
+        "model": f"logistic regression (scikit-learn, L2, C={C}, seed {SEED}) over byline.pipeline.fitted features",
+        "fitted_on": {
+            "sets": [f"rtqa-{y}" for y in args.years], "weeks": args.weeks,
+            "questions": "questions with a gold article; their gold articles' top 8 sentences as SentenceRanker ranks them",
+            "question_ids_sha256": hashlib.sha256(" ".join(sorted(ex.id for ex in examples)).encode()).hexdigest()[:16],
+            "data_sha256": {f"rtqa-{y}/questions.jsonl": sha256(args.rtqa / f"rtqa-{y}" / "questions.jsonl") for y in args.years},
+            "commit": commit, "label": "span token F1 with an answer ≥ 0.5",
+        },
+        "threshold": {
+            "probability": threshold,
+            "rule": f"lowest top-answer probability at which the out-of-fold answers (5 folds by quiz week) reach "
+                    f"precision ≥ {TARGET_PRECISION} (token F1 ≥ 0.5), with at least {MIN_ANSWERED} answered",
+            "target_precision": TARGET_PRECISION,
+        },
+        "out_of_fold": summary,
+        "intercept": intercept,
+        "weights": dict(sorted(weights.items())),
+        "heads": heads.to_json(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(params, indent=1, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
+    log.info("wrote %s (%d weights, %d head nouns, %.0f KB)", args.out, len(weights), len(heads.heads), args.out.stat().st_size / 1024)
+
+
+if __name__ == "__main__":
+    main()
