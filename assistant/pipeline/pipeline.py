@@ -163,9 +163,10 @@ def build_pipeline(
         from byline.pipeline.nlp import preload
 
         preload()  # spaCy loads while the first question is embedded and searched
+    words = WordVectors(store.embedder)  # one cache of word vectors for the reader and the verifier
     writer = composer if isinstance(composer, GenerativeComposer) else None
     if writer is None and settings.llm:
-        writer = _writer(store, settings)
+        writer = _writer(settings, words)
     if writer is not None:
         composer = None
     return Pipeline(
@@ -174,7 +175,7 @@ def build_pipeline(
         writer=writer,
         retriever=HybridRetriever(store, top=settings.top_chunks),
         ranker=SentenceRanker(store),
-        reader=reader or default_reader(store, settings),
+        reader=reader or default_reader(store, settings, words),
         composer=composer or ExtractiveComposer(),
         top_citations=settings.top_citations,
         max_question_chars=settings.max_question_chars,
@@ -186,7 +187,7 @@ def readable(text: str) -> str:
     return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
-def _writer(store: IndexStore, settings: Settings) -> GenerativeComposer:
+def _writer(settings: Settings, words: WordVectors) -> GenerativeComposer:
     """Return the composer that writes answers with the model `settings.llm` names (created on first use)."""
     from byline.pipeline.generate import LanguageModel, ModelSpec
     from byline.pipeline.nlp import pipeline as spacy_pipeline
@@ -194,18 +195,17 @@ def _writer(store: IndexStore, settings: Settings) -> GenerativeComposer:
 
     spec = ModelSpec.from_settings(settings)
     log.info("answers are written by %s:%s and verified (min_support %.2f)", spec.kind, spec.target, settings.min_support)
-    words = WordVectors(store.embedder)
     verifier = Verifier(spacy_pipeline, min_support=settings.min_support, similar=words.similar)
     return GenerativeComposer(LanguageModel(spec), verifier)
 
 
-def default_reader(store: IndexStore, settings: Settings) -> Reader:
+def default_reader(store: IndexStore, settings: Settings, words: WordVectors) -> Reader:
     """Return the reader `settings.reader` names: the rule reader or the fitted one."""
     if settings.reader == "fitted":
         from byline.pipeline.fitted import FittedReader
 
         return FittedReader(store)
-    return RuleReader(store, WordVectors(store.embedder), abstain_below=settings.abstain_below)
+    return RuleReader(store, words, abstain_below=settings.abstain_below)
 
 
 def _paragraph(text: str, start: int, end: int) -> tuple[str, int]:
