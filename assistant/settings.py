@@ -69,6 +69,21 @@ class Settings(BaseSettings):
             " out, 0.54-0.77."
         ),
     )
+    fusion: Literal["fitted", "rrf"] = Field(
+        "fitted",
+        description=(
+            "How dense and BM25 search results are combined: fitted (logistic regression over chunk,"
+            " headline-and-lede and date evidence per article, fitted on RealTime QA 2022 quizzes,"
+            " pipeline/params/retrieval-v1.json) or rrf (equal reciprocal-rank fusion of chunks)."
+        ),
+    )
+    fusion_params: Path | None = Field(
+        None,
+        description=(
+            "A fusion parameter file written by benchmarks/fit_retrieval.py, used instead of the shipped"
+            " one (e.g. one fold's model, to judge it on the weeks it was not fitted on)."
+        ),
+    )
     reader: Literal["rule", "fitted"] = Field(
         "rule",
         description=(

@@ -289,6 +289,11 @@ class IndexStore:
         return False
 
     @property
+    def generation(self) -> str | None:
+        """The name of the live generation: it changes with every write."""
+        return self._generation
+
+    @property
     def is_empty(self) -> bool:
         return self._db is None
 
@@ -339,6 +344,34 @@ class IndexStore:
             (article_id, first, last),
         )
         return [Sentence(*row) for row in rows]
+
+    def ledes(self, sentences: int) -> dict[str, str]:
+        """Return each article's first `sentences` sentences, joined: what its lede says."""
+        parts: dict[str, list[str]] = {}
+        for article_id, text in self._query(
+            "SELECT article_id, text FROM sentences WHERE position < ? ORDER BY article_id, position", (sentences,)
+        ):
+            parts.setdefault(article_id, []).append(text)
+        return {article_id: " ".join(texts) for article_id, texts in parts.items()}
+
+    def chunk_articles(self, ids: Sequence[int]) -> dict[int, str]:
+        """Return the article of each of the given chunks (chunks no longer in the index are left out)."""
+        if not ids:
+            return {}
+        wanted = sorted(set(ids))
+        marks = ",".join("?" * len(wanted))
+        return dict(self._query(f"SELECT id, article_id FROM chunks WHERE id IN ({marks})", wanted))
+
+    def first_chunks(self, article_ids: Sequence[str]) -> dict[str, Chunk]:
+        """Return the opening chunk of each of the given articles."""
+        if not article_ids:
+            return {}
+        marks = ",".join("?" * len(article_ids))
+        rows = self._query(
+            f"SELECT id, article_id, first, last, text FROM chunks WHERE id IN "
+            f"(SELECT min(id) FROM chunks WHERE article_id IN ({marks}) GROUP BY article_id)", list(article_ids),
+        )
+        return {row[1]: Chunk(*row) for row in rows}
 
     def sentence_rows(self, article_id: str, first: int, last: int) -> list[int]:
         """Return the vector rows of an article's sentences between two positions."""

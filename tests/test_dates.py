@@ -97,3 +97,20 @@ def test_eval_asks_without_the_gold_articles_and_expects_an_abstention(bot: Assi
     assert removed.abstained and removed.stage == "ok" and removed.question.without == ("istanbul-talks",)
     assert run.summary.doc_at_1 == 1.0 and run.summary.abstention_recall == 1.0
     assert set(run.by_wh) == {"who"}
+
+
+@pytest.mark.parametrize(
+    ("text", "wh"),
+    [
+        ("This week, which company agreed to buy Twitter?", "which / what"),
+        ("In a rare move, who resigned on Friday?", "who"),
+        ("According to the report, how many people were evacuated?", "how many / much"),
+        ("Officials in which country declared a drought this week?", "where"),
+        ("Which year did the treaty come into force?", "when"),
+        ("Name the singer who won the award.", "who"),
+        ("Tell me about the weather.", "other"),
+    ],
+)
+def test_the_answer_kind_is_read_from_the_first_question_word_wherever_it_stands(text: str, wh: str) -> None:
+    question = parse_question(json.dumps({"question": text, "answers": ["x"], "evidence": ["x"]}), line=1)
+    assert question.wh == wh

@@ -13,6 +13,7 @@ from byline.pipeline.compose import PromptComposer
 from byline.pipeline.nlp import parse
 from byline.pipeline.question import MONEY, NUMBER, PERSON, PLACE, TIME, analyse
 from byline.pipeline.read import RuleReader
+from byline.pipeline.retrieve import HybridRetriever
 from byline.pipeline.rewrite import FollowUpRewriter
 from byline.types import Answer, Candidate, Citation
 
@@ -110,8 +111,8 @@ def test_a_question_without_history_is_left_as_it_is() -> None:
 # -- retrieval fusion ------------------------------------------------------------------------
 
 
-def test_fusion_adds_reciprocal_ranks_of_dense_and_bm25_search(bot: Assistant) -> None:
-    retriever = bot.pipeline.retriever
+def test_rrf_fusion_adds_reciprocal_ranks_of_dense_and_bm25_search(bot: Assistant) -> None:
+    retriever = HybridRetriever(bot.store, fusion=None)
     hits = retriever.run(FLAGSHIP, Filters()).hits
     assert hits and len(hits) <= retriever.top
     for hit in hits:

@@ -60,9 +60,21 @@ _WH_KINDS = (
     ("where", r"^(where\b|(what|which) (country|city|state|town|region|nation|continent|island|province|county|place)\b)"),
     ("which / what", r"^(which|what)\b"),
 )
+_FIRST_WH = re.compile(r"\b(who|whom|whose|how|when|where|which|what|why)\b")
 
 
 # -- questions -------------------------------------------------------------------------------
+
+
+def answer_kind(question: str) -> str:
+    """Return the kind of answer a question's first question word asks for: who, when, where, …
+
+    The question word need not open the question: "This week, which company …" asks "which".
+    """
+    text = question.lower().replace("\u2019", "'")
+    first = _FIRST_WH.search(text)
+    text = text[first.start():] if first else text
+    return next((kind for kind, pattern in _WH_KINDS if re.search(pattern, text)), "other")
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,9 +108,8 @@ class Question:
 
     @property
     def wh(self) -> str:
-        """The kind of answer the question's first words ask for: who, when, where, …"""
-        text = self.question.lower()
-        return next((kind for kind, pattern in _WH_KINDS if re.search(pattern, text)), "other")
+        """The kind of answer the question asks for: who, when, where, … (see `answer_kind`)."""
+        return answer_kind(self.question)
 
     def gold_removed(self) -> Question:
         """Return this question asked without its gold articles: the right reply is to abstain."""
@@ -230,7 +241,7 @@ class QuestionResult:
     citation_hit: bool | None  # None: no gold evidence
     evidence_at_1: bool | None
     evidence_rank: int | None  # rank of the first retrieved passage holding gold evidence
-    article_rank: int | None  # rank of the first retrieved passage from a gold article (doc_ids)
+    article_rank: int | None  # rank of the first gold article (doc_ids) among the retrieved passages' articles
     retrieved: int  # passages retrieved before extraction
     seconds: float
     stage: str
@@ -263,9 +274,8 @@ def score(
     got = "" if answer is None or abstained else answer.text
     article_rank = None
     if question.doc_ids and answer:
-        ranks = [
-            i for i, h in enumerate(answer.retrieved, 1) if h.chunk.article_id in question.doc_ids
-        ]
+        articles = dict.fromkeys(h.chunk.article_id for h in answer.retrieved)
+        ranks = [i for i, a in enumerate(articles, 1) if a in question.doc_ids]
         article_rank = ranks[0] if ranks else None
     result = QuestionResult(
         question=question,
@@ -337,8 +347,8 @@ class Summary:
     recall_at_all: float | None  # evidence anywhere in the retrieved passages
     mrr: float | None
     article_recall: float | None  # a passage from a gold article (doc_ids) was retrieved
-    doc_at_1: float | None  # the first retrieved passage is from a gold article
-    doc_at_5: float | None  # one of the first five is
+    doc_at_1: float | None  # the first retrieved article (in passage order) is a gold article
+    doc_at_5: float | None  # one of the first five articles is
     abstention_precision: float | None
     abstention_recall: float | None
     false_abstention_rate: float | None

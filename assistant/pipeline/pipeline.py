@@ -10,6 +10,7 @@ from datetime import date
 from typing import TYPE_CHECKING
 
 from byline.pipeline.compose import Composer, ExtractiveComposer, GenerativeComposer
+from byline.pipeline.fusion import FusionParams, shipped_fusion
 from byline.pipeline.question import analyse
 from byline.pipeline.rank import SentenceRanker
 from byline.pipeline.read import Reader, RuleReader
@@ -173,13 +174,22 @@ def build_pipeline(
         store=store,
         rewriter=ModelRewriter(writer.model) if writer is not None else FollowUpRewriter(),
         writer=writer,
-        retriever=HybridRetriever(store, top=settings.top_chunks),
+        retriever=HybridRetriever(
+            store, top=settings.top_chunks, fusion=_fusion(settings)
+        ),
         ranker=SentenceRanker(store),
         reader=reader or default_reader(store, settings, words),
         composer=composer or ExtractiveComposer(),
         top_citations=settings.top_citations,
         max_question_chars=settings.max_question_chars,
     )
+
+
+def _fusion(settings: Settings) -> FusionParams | None:
+    """Return the fitted fusion the settings ask for (None: equal reciprocal-rank fusion)."""
+    if settings.fusion == "rrf":
+        return None
+    return FusionParams.load(settings.fusion_params) if settings.fusion_params else shipped_fusion()
 
 
 def readable(text: str) -> str:

@@ -1,4 +1,4 @@
-"""Retrieve: dense (through the vector-store seam) and BM25 search, fused by reciprocal rank."""
+"""Retrieve: dense (through the vector-store seam) and BM25 search, fused by a fitted model."""
 
 from __future__ import annotations
 
@@ -11,6 +11,14 @@ import numpy as np
 
 from byline.index.lexical import tokenize
 from byline.pipeline.dates import DateWindow, resolve
+from byline.pipeline.fusion import (
+    FEATURES,
+    HEAD_SENTENCES,
+    ArticleHeads,
+    Found,
+    FusionParams,
+    article_rows,
+)
 from byline.types import Filters, Hit
 
 if TYPE_CHECKING:
@@ -33,19 +41,30 @@ class Retrieval:
 class HybridRetriever:
     """Pipeline step: a standalone question in, the best passages out.
 
-    `top` passages are kept; each search looks `depth` deep (20 times deeper when filters may
-    discard most of what it finds); `rrf_k` is the usual reciprocal-rank-fusion constant, which
-    keeps rank 1 and rank 10 comparable.
+    Dense search (through the vector-store seam) and BM25 each look `depth` chunks deep (20
+    times deeper when filters may discard most of what they find). With `fusion` (the default
+    is the fitted model shipped in `params/retrieval-v1.json`), the articles they find, plus
+    those whose headline and lede match, are ordered by the fitted probability that they answer
+    the question, and each gives its `per_article` best chunks until `top` passages are kept; a
+    hit's score is that probability. With `fusion=None` chunks are ordered by equal reciprocal-
+    rank fusion (`rrf_k` is its constant), as before the model was fitted.
     """
 
-    def __init__(self, store: IndexStore, *, top: int = 12, depth: int = 50, rrf_k: int = 60) -> None:
+    def __init__(
+        self, store: IndexStore, *, top: int = 12, depth: int = 100, rrf_k: int = 60,
+        fusion: FusionParams | None = None, per_article: int = 2, head_depth: int = 50,
+    ) -> None:
         self.store = store
         self.top = top
         self.depth = depth
         self.rrf_k = rrf_k
+        self.fusion = fusion
+        self.per_article = per_article
+        self.head_depth = head_depth
+        self.heads = ArticleHeads(store, fusion.head_sentences if fusion is not None else HEAD_SENTENCES)
 
     def run(self, question: str, filters: Filters, as_of: date | None = None) -> Retrieval:
-        """Return the question's vector and its `top` passages, fusing dense and BM25 ranks.
+        """Return the question's vector and its `top` passages.
 
         With `as_of` (the day the question is asked), articles published later are left out.
         """
@@ -53,7 +72,90 @@ class HybridRetriever:
         if as_of is not None:
             filters = filters.as_of(as_of.isoformat())
         window = resolve(question, as_of) if as_of is not None else None
-        return Retrieval(question, vector, tuple(self._search(question, vector, filters)), window)
+        if self.fusion is None:
+            hits = self._search(question, vector, filters)
+        else:
+            hits = self._fused(self.fusion, question, vector, filters, as_of, window)
+        return Retrieval(question, vector, tuple(hits), window)
+
+    # -- the fitted fusion --------------------------------------------------------------------
+
+    def articles(
+        self, question: str, vector: np.ndarray, filters: Filters, as_of: date | None, window: DateWindow | None,
+    ) -> tuple[list[str], np.ndarray, Found]:
+        """Return the candidate articles the filters allow, their feature rows and the searches."""
+        store = self.store
+        if store.vector_store is None:
+            return [], np.zeros((0, len(FEATURES))), Found((), (), {}, {})
+        depth = self.depth * 20 if filters.active else self.depth
+        dense = store.vector_store.search(vector, depth)
+        lexical = self._bm25_hits(question, depth)
+        heads = self.heads.search(question, self.head_depth * 20 if filters.active else self.head_depth)
+        article_of = store.chunk_articles([c for c, _ in dense] + [c for c, _ in lexical])
+        info = self.heads.info()
+        if filters.active:
+            allowed = {a for a, i in info.items() if filters.allows(i)}
+            article_of = {c: a for c, a in article_of.items() if a in allowed}
+            heads = {a: v for a, v in heads.items() if a in allowed}
+        found = Found(
+            [h for h in dense if h[0] in article_of], [h for h in lexical if h[0] in article_of], heads, article_of
+        )
+        published = {a: i.published for a, i in info.items()}
+        candidates, rows = article_rows(found, published, as_of, window, self.depth, self.rrf_k)
+        return candidates, rows, found
+
+    def _fused(
+        self, fusion: FusionParams, question: str, vector: np.ndarray, filters: Filters, as_of: date | None,
+        window: DateWindow | None,
+    ) -> list[Hit]:
+        candidates, rows, found = self.articles(question, vector, filters, as_of, window)
+        if not candidates:
+            return []
+        probability = fusion.probability(rows)
+        order = np.argsort(-probability, kind="stable")
+        dense_ranks = {c: r for r, (c, _) in enumerate(found.dense, start=1)}
+        lexical_ranks = {c: r for r, (c, _) in enumerate(found.lexical, start=1)}
+        rrf = {
+            c: 1.0 / (self.rrf_k + dense_ranks.get(c, 10 * self.depth))
+            + 1.0 / (self.rrf_k + lexical_ranks.get(c, 10 * self.depth))
+            for c in found.article_of
+        }
+        chunks_of: dict[str, list[int]] = {}
+        for chunk_id in sorted(rrf, key=rrf.__getitem__, reverse=True):
+            chunks_of.setdefault(found.article_of[chunk_id], []).append(chunk_id)
+        p_of = {candidates[int(i)]: float(probability[i]) for i in order}
+        # each article's best `per_article` chunks first (its opening chunk when only its
+        # headline matched), in article order; then the rest, so one article can fill `top`
+        first: list[tuple[str, int | None]] = []
+        rest: list[tuple[str, int | None]] = []
+        for i in order:
+            article = candidates[int(i)]
+            ids = chunks_of.get(article, [])
+            first += [(article, c) for c in ids[: self.per_article]] or [(article, None)]
+            rest += [(article, c) for c in ids[self.per_article :]]
+        chosen = (first + rest)[: self.top]
+        chunks = self.store.chunks([c for _, c in chosen if c is not None])
+        openings = self.store.first_chunks([a for a, c in chosen if c is None])
+        hits = []
+        for article, wanted in chosen:
+            chunk = chunks.get(wanted) if wanted is not None else openings.get(article)
+            if chunk is not None:
+                hits.append(Hit(chunk, p_of[article], dense_ranks.get(chunk.id), lexical_ranks.get(chunk.id)))
+        return hits
+
+    def _bm25_hits(self, question: str, depth: int) -> list[tuple[int, float]]:
+        found = self.store.bm25()
+        if found is None:
+            return []
+        retriever, ids = found
+        tokens = tokenize([question])
+        k = min(depth, len(ids))
+        if not any(tokens.ids) or k == 0:
+            return []
+        docs, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
+        return [(int(ids[d]), float(s)) for d, s in zip(docs[0], scores[0], strict=True) if s > 0]
+
+    # -- equal reciprocal-rank fusion ---------------------------------------------------------
 
     def _search(self, question: str, vector: np.ndarray, filters: Filters) -> list[Hit]:
         store, top = self.store, self.top
@@ -62,7 +164,7 @@ class HybridRetriever:
         depth = self.depth * 20 if filters.active else self.depth
         dense = store.vector_store.search(vector, depth)
         dense_ranks = {chunk_id: r for r, (chunk_id, _) in enumerate(dense, start=1)}
-        lexical_ranks = self._bm25_ranks(question, depth)
+        lexical_ranks = {c: r for r, (c, _) in enumerate(self._bm25_hits(question, depth), start=1)}
         fused: dict[int, float] = {}
         for ranks in (dense_ranks, lexical_ranks):
             for chunk_id, rank in ranks.items():
@@ -82,21 +184,3 @@ class HybridRetriever:
             if len(hits) == top:
                 break
         return hits
-
-    def _bm25_ranks(self, question: str, depth: int) -> dict[int, int]:
-        found = self.store.bm25()
-        if found is None:
-            return {}
-        retriever, ids = found
-        tokens = tokenize([question])
-        if not any(tokens.ids):
-            return {}
-        k = min(depth, len(ids))
-        if k == 0:
-            return {}
-        docs, scores = retriever.retrieve(tokens, k=k, show_progress=False, n_threads=1)
-        return {
-            int(ids[d]): rank
-            for rank, (d, s) in enumerate(zip(docs[0], scores[0], strict=True), start=1)
-            if s > 0
-        }
