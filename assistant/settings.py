@@ -92,6 +92,13 @@ class Settings(BaseSettings):
             " confidence is its probability, abstain_below does not apply to it)."
         ),
     )
+    reader_params: Path | None = Field(
+        None,
+        description=(
+            "A reader parameter file written by benchmarks/fit_reader.py, used by the fitted reader"
+            " instead of the shipped one (e.g. one fold's, to judge it on the weeks it was not fitted on)."
+        ),
+    )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
     exact_search_below: int = Field(
         200_000, ge=0, description="Chunk vectors; above it FAISS uses HNSW instead of exact search.",

@@ -64,6 +64,10 @@ class Example:
     lexical: list[float] = field(default_factory=list)
     spans: list[list[Any]] = field(default_factory=list)  # per sentence: Scored
     labels: list[np.ndarray] = field(default_factory=list)
+    gold: list[str] = field(default_factory=list)
+    date: str = ""
+    without_gold: bool = False  # asked with its gold articles left out (--index mode)
+    candidates: list[Any] = field(default_factory=list)  # byline.types.Candidate (--index mode)
 
 
 def questions(rtqa: Path, years: list[int]) -> list[Example]:
@@ -73,9 +77,8 @@ def questions(rtqa: Path, years: list[int]) -> list[Example]:
         for line in (rtqa / f"rtqa-{year}" / "questions.jsonl").open(encoding="utf-8"):
             r = json.loads(line)
             if r.get("doc_ids"):
-                ex = Example(r["id"], year, r["id"].split("_")[0], r["question"], tuple(r["answers"]))
-                ex.gold = list(r["doc_ids"])  # type: ignore[attr-defined]
-                out.append(ex)
+                out.append(Example(r["id"], year, r["id"].split("_")[0], r["question"], tuple(r["answers"]),
+                                   gold=list(r["doc_ids"]), date=r.get("date", "")))
     return out
 
 
@@ -102,7 +105,7 @@ def rank_sentences(examples: list[Example], texts: dict[str, tuple[str, str]]) -
     ranker = SentenceRanker.__init__.__kwdefaults__  # the product's weights, not copies of them
     embedder = Embedder(resolve_model(DEFAULT_MODEL))
     for n, ex in enumerate(examples):
-        pool = [s for a in ex.gold if a in texts for s in split_sentences(a, texts[a][1]) if len(s.text) > ranker["min_chars"]]  # type: ignore[attr-defined]
+        pool = [s for a in ex.gold if a in texts for s in split_sentences(a, texts[a][1]) if len(s.text) > ranker["min_chars"]]
         if not pool:
             continue
         q = analyse(ex.text)
@@ -122,6 +125,36 @@ def rank_sentences(examples: list[Example], texts: dict[str, tuple[str, str]]) -
                        for r, i in enumerate(top, 1)]
         if n % 25 == 0:
             log.info("ranked %d of %d questions", n, len(examples))
+
+
+def retrieve_sentences(examples: list[Example], index: Path, fusion_folds: Path | None) -> None:
+    """Keep each question's top sentences as the product finds them in the whole index: its
+    retriever (each fold's fusion from `fusion_folds`, so no question is ranked by a fusion
+    fitted on its own week) and its SentenceRanker, asked as of the question's date."""
+    from datetime import date
+
+    from byline import Assistant, Settings
+    from byline.pipeline.fitted import evidence_of
+    from byline.pipeline.question import analyse
+    from byline.types import Filters
+
+    fold_of = folds(examples)
+    pipelines: dict[int, Any] = {}
+    for n, ex in enumerate(examples):
+        f = fold_of[ex.week]
+        if f not in pipelines:
+            own = fusion_folds / f"retrieval-fold-{f}.json" if fusion_folds else None
+            pipelines[f] = Assistant.open(index, settings=Settings(fusion_params=own), create=False).pipeline
+        pipeline = pipelines[f]
+        filters = Filters(exclude=frozenset(ex.gold)) if ex.without_gold else Filters()
+        retrieval = pipeline.retriever.run(ex.text, filters, date.fromisoformat(ex.date[:10]) if ex.date else None)
+        ex.candidates = pipeline.ranker.run(analyse(ex.text), retrieval)[:KEEP]
+        ex.sentences = [c.sentence for c in ex.candidates]
+        ex.dense = [c.dense for c in ex.candidates]
+        ex.lexical = [c.lexical for c in ex.candidates]
+        ex.evidence = evidence_of(ex.candidates)
+        if n % 50 == 0:
+            log.info("retrieved %d of %d questions", n, len(examples))
 
 
 def wordnet_table(path: Path, lemmas: set[str]) -> dict[str, list[str]]:
@@ -253,7 +286,7 @@ def out_of_fold(examples: list[Example]) -> list[dict[str, Any]]:
     return rows
 
 
-def rule_reader(examples: list[Example], texts: dict[str, tuple[str, str]]) -> list[dict[str, Any]]:
+def rule_reader(examples: list[Example], texts: dict[str, tuple[str, str]], store: Any = None) -> list[dict[str, Any]]:
     """Return the rule reader's answer on the same kept sentences, for the side-by-side table."""
     from byline.evaluation.metrics import token_f1
     from byline.index.embed import Embedder, resolve_model
@@ -273,11 +306,11 @@ def rule_reader(examples: list[Example], texts: dict[str, tuple[str, str]]) -> l
         def sentences(self, aid: str, first: int, last: int) -> list[Any]:
             return [s for s in split_sentences(aid, texts[aid][1]) if first <= s.position <= last]
 
-    reader = RuleReader(GoldStore(), WordVectors(Embedder(resolve_model(DEFAULT_MODEL))))  # type: ignore[arg-type]
+    reader = RuleReader(store or GoldStore(), WordVectors(Embedder(resolve_model(DEFAULT_MODEL))))
     rows = []
     for ex in examples:
-        cands = [Candidate(s, 0, None, 1, dense=d, lexical=lx, score_prior=1.0)  # type: ignore[arg-type]
-                 for s, d, lx in zip(ex.sentences, ex.dense, ex.lexical, strict=True)]
+        cands = ex.candidates or [Candidate(s, 0, None, 1, dense=d, lexical=lx, score_prior=1.0)  # type: ignore[arg-type]
+                                  for s, d, lx in zip(ex.sentences, ex.dense, ex.lexical, strict=True)]
         ranked = reader.run(analyse(ex.text), cands) if cands else []
         best = ranked[0] if ranked else None
         text = (best.span.text if best.span else best.sentence.text) if best else ""
@@ -297,18 +330,20 @@ def qtype(text: str) -> str:
     return "who" if w in {"whom", "whose"} else "how many/much/long" if w.startswith("how ") else w
 
 
-def choose_threshold(ps: list[float], right: list[bool]) -> float:
-    """Return the lowest probability t at which answers with p ≥ t reach TARGET_PRECISION."""
+def choose_threshold(ps: list[float], right: list[bool], target: float = TARGET_PRECISION) -> float:
+    """Return the lowest probability t at which answers with p ≥ t reach the target precision."""
     for t in sorted(set(round(p, 3) for p in ps)):
         kept = [k for p, k in zip(ps, right, strict=True) if p >= t]
-        if len(kept) >= MIN_ANSWERED and np.mean(kept) >= TARGET_PRECISION:
+        if len(kept) >= MIN_ANSWERED and np.mean(kept) >= target:
             return t
     return 0.999
 
 
-def report(rows: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: float) -> tuple[str, dict[str, Any]]:
+def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: float, target: float) -> tuple[str, dict[str, Any]]:
     """Return the Markdown report and the summary figures recorded in the parameter file."""
     by_id = {r["id"]: r for r in rule}
+    rows = [r for r in every if not r.get("without_gold")]
+    removed = [r for r in every if r.get("without_gold")]
     lines = [f"questions: {len(rows)} (with a gold article), {len({r['week'] for r in rows})} quiz weeks, {FOLDS} folds by week", "",
              "| question type | n | fitted F1 (out of fold) | rule F1 | best candidate (oracle) |", "|---|---:|---:|---:|---:|"]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -317,9 +352,10 @@ def report(rows: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: fl
     for t, rs in [("all", rows), *sorted(groups.items(), key=lambda x: -len(x[1]))]:
         lines.append(f"| {t} | {len(rs)} | {np.mean([r['f1'] for r in rs]):.3f} | "
                      f"{np.mean([by_id[r['id']]['f1'] for r in rs]):.3f} | {np.mean([r['oracle'] for r in rs]):.3f} |")
-    p = np.array([r["p"] for r in rows])
-    ok = np.array([r["f1"] >= 0.5 for r in rows])
-    lines += ["", f"reliability (top answer's out-of-fold probability vs token F1 ≥ 0.5), Brier {np.mean((p - ok) ** 2):.3f}:", "",
+    p = np.array([r["p"] for r in every])
+    ok = np.array([r["f1"] >= 0.5 for r in every])
+    lines += ["", f"reliability (top answer's out-of-fold probability vs token F1 ≥ 0.5; {len(every)} questions"
+              f"{', half asked without their gold articles' if removed else ''}), Brier {np.mean((p - ok) ** 2):.3f}:", "",
               "| probability | n | mean p | right |", "|---|---:|---:|---:|"]
     edges = [0, .1, .2, .3, .4, .5, .6, .7, .8, 1.01]
     for lo, hi in zip(edges, edges[1:], strict=False):
@@ -328,38 +364,74 @@ def report(rows: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: fl
             lines.append(f"| {lo:.1f}–{min(hi, 1):.1f} | {m.sum()} | {p[m].mean():.2f} | {ok[m].mean():.2f} |")
     # the rule judged honestly: each fold's threshold chosen on the other folds' out-of-fold answers
     held, cover = [], []
+    held_f1, removed_abstained = [], []
     for f in range(FOLDS):
-        tr = [(r["p"], r["f1"] >= 0.5) for r in rows if r["fold"] != f]
-        t = choose_threshold([a for a, _ in tr], [b for _, b in tr])
-        te = [(r["p"], r["f1"] >= 0.5, r["f1"]) for r in rows if r["fold"] == f]
+        tr = [(r["p"], r["f1"] >= 0.5) for r in every if r["fold"] != f]
+        t = choose_threshold([a for a, _ in tr], [b for _, b in tr], target)
+        te = [(r["p"], r["f1"] >= 0.5, r["f1"]) for r in every if r["fold"] == f]
         held += [(k, f1) for x, k, f1 in te if x >= t]
-        cover += [x >= t for x, _, _ in te]
+        cover += [x >= t for r in rows if r["fold"] == f for x in [r["p"]]]
+        held_f1 += [r["f1"] if r["p"] >= t else 0.0 for r in rows if r["fold"] == f]
+        removed_abstained += [r["p"] < t for r in removed if r["fold"] == f]
     answered = [r for r in rows if r["p"] >= threshold]
     rule_answered = [r for r in rule if r["answered"]]
     summary = {
         "questions": len(rows), "weeks": len({r["week"] for r in rows}),
         "oof_f1": round(float(np.mean([r["f1"] for r in rows])), 4),
-        "rule_f1_same_sentences": round(float(np.mean([r["f1"] for r in rule])), 4),
+        "rule_f1_same_sentences": round(float(np.mean([by_id[r["id"]]["f1"] for r in rows])), 4),
         "oracle_f1": round(float(np.mean([r["oracle"] for r in rows])), 4),
         "brier": round(float(np.mean((p - ok) ** 2)), 4),
         "at_threshold": {"answers": round(len(answered) / len(rows), 3),
                          "precision": round(float(np.mean([r["f1"] >= 0.5 for r in answered])), 3) if answered else None},
         "threshold_chosen_on_other_folds": {"answers": round(float(np.mean(cover)), 3),
                                             "precision": round(float(np.mean([k for k, _ in held])), 3) if held else None},
+        "threshold_chosen_on_other_folds_f1": round(float(np.mean(held_f1)), 4),
+        "threshold_chosen_on_other_folds_abstains_without_gold": round(float(np.mean(removed_abstained)), 3) if removed else None,
+        "target_precision": target,
         "rule_reader_answers": round(len(rule_answered) / len(rule), 3),
         "rule_reader_precision": round(float(np.mean([r["f1"] >= 0.5 for r in rule_answered])), 3) if rule_answered else None,
     }
-    lines += ["", f"threshold {threshold:.3f} (lowest out-of-fold probability with precision ≥ {TARGET_PRECISION}): "
+    lines += ["", f"threshold {threshold:.3f} (lowest out-of-fold probability with precision ≥ {target}): "
               f"answers {summary['at_threshold']['answers']:.0%}, precision {summary['at_threshold']['precision']}",
               f"the same rule with each fold's threshold chosen on the other folds: answers "
               f"{summary['threshold_chosen_on_other_folds']['answers']:.0%}, held-out precision "
-              f"{summary['threshold_chosen_on_other_folds']['precision']}",
+              f"{summary['threshold_chosen_on_other_folds']['precision']}, F1 counting abstentions as 0 "
+              f"{summary['threshold_chosen_on_other_folds_f1']:.3f}"
+              + (f", abstains on {summary['threshold_chosen_on_other_folds_abstains_without_gold']:.0%} of the questions "
+                 "asked without their gold articles" if removed else ""),
               f"rule reader at its threshold 0.7: answers {summary['rule_reader_answers']:.0%}, precision {summary['rule_reader_precision']}"]
     return "\n".join(lines) + "\n", summary
 
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+
+
+def params_of(args: Any, examples: list[Example], train: list[Example], threshold: float, summary: dict[str, Any], heads: Any) -> dict[str, Any]:
+    """Return the parameter file's content for weights fitted on `train`."""
+    weights, intercept = as_weights(*fit(train))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    return {
+        "version": "reader-v1",
+        "model": f"logistic regression (scikit-learn, L2, C={C}, seed {SEED}) over byline.pipeline.fitted features",
+        "fitted_on": {
+            "sets": [f"rtqa-{y}" for y in args.years], "weeks": args.weeks,
+            "questions": "questions with a gold article; their gold articles' top 8 sentences as SentenceRanker ranks them",
+            "question_ids_sha256": hashlib.sha256(" ".join(sorted(ex.id for ex in train)).encode()).hexdigest()[:16],
+            "data_sha256": {f"rtqa-{y}/questions.jsonl": sha256(args.rtqa / f"rtqa-{y}" / "questions.jsonl") for y in args.years},
+            "commit": commit, "label": "span token F1 with an answer ≥ 0.5",
+        },
+        "threshold": {
+            "probability": threshold,
+            "rule": f"lowest top-answer probability at which the out-of-fold answers (5 folds by quiz week) reach "
+                    f"precision ≥ {args.target_precision} (token F1 ≥ 0.5), with at least {MIN_ANSWERED} answered",
+            "target_precision": args.target_precision,
+        },
+        "out_of_fold": summary,
+        "intercept": intercept,
+        "weights": dict(sorted(weights.items())),
+        "heads": heads.to_json(),
+    }
 
 
 def main() -> None:
@@ -370,6 +442,15 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v1.json")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
+    ap.add_argument("--fold-dir", type=Path, default=None,
+                    help="also write reader-fold-K.json here: fitted without fold K's weeks (for end-to-end out-of-fold runs)")
+    ap.add_argument("--index", type=Path, default=None,
+                    help="read the sentences the product finds in this index of the set's corpus (asked as of each "
+                         "question's date, and again without its gold articles) instead of the gold articles' alone")
+    ap.add_argument("--fusion-folds", type=Path, default=None, metavar="DIR",
+                    help="with --index: each fold's retrieval fusion, from fit_retrieval.py --fold-dir DIR")
+    ap.add_argument("--target-precision", type=float, default=TARGET_PRECISION,
+                    help="the precision the abstention threshold is chosen for")
     ap.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
@@ -383,51 +464,55 @@ def main() -> None:
         weeks = sorted({ex.week for ex in examples})
         keep = {w for i, w in enumerate(weeks) if i % 2 == (0 if args.weeks == "even" else 1)}
         examples = [ex for ex in examples if ex.week in keep]
-    texts = articles(args.rtqa, args.years, {a for ex in examples for a in ex.gold})  # type: ignore[attr-defined]
+    texts = articles(args.rtqa, args.years, {a for ex in examples for a in ex.gold})
     log.info("%d questions, %d gold articles", len(examples), len(texts))
+    store = None
+    if args.index:
+        from dataclasses import replace
+
+        examples += [replace(ex, id=ex.id + "/without-gold", without_gold=True) for ex in examples]
+        from byline import Assistant
+
+        store = Assistant.open(args.index, create=False).store
     cached = args.cache and args.cache.exists()
     if cached:
         ranked = pickle.loads(args.cache.read_bytes())
         for ex in examples:
-            ex.sentences, ex.dense, ex.lexical, ex.evidence = ranked.get(ex.id, ([], [], [], []))
+            ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates = ranked.get(ex.id, ([], [], [], [], []))
     else:
-        rank_sentences(examples, texts)
+        if args.index:
+            retrieve_sentences(examples, args.index, args.fusion_folds)
+        else:
+            rank_sentences(examples, texts)
         if args.cache:
-            args.cache.write_bytes(pickle.dumps({ex.id: (ex.sentences, ex.dense, ex.lexical, ex.evidence) for ex in examples}))
+            args.cache.write_bytes(pickle.dumps(
+                {ex.id: (ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates) for ex in examples}))
     heads = featurise(examples, args.wordnet)
     rows = out_of_fold(examples)
-    rule = rule_reader(examples, texts)
-    threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows])
-    text, summary = report(rows, rule, threshold)
+    for r, ex in zip(rows, examples, strict=True):
+        r["without_gold"] = ex.without_gold
+    rule = rule_reader(examples, texts, store)
+    threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows], args.target_precision)
+    text, summary = report(rows, rule, threshold, args.target_precision)
     print(text)
     if args.report:
         args.report.write_text(text, encoding="utf-8")
     if args.predictions:
         args.predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
-    weights, intercept = as_weights(*fit([ex for ex in examples if ex.spans]))
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    params = {
-        "version": "reader-v1",
-        "model": f"logistic regression (scikit-learn, L2, C={C}, seed {SEED}) over byline.pipeline.fitted features",
-        "fitted_on": {
-            "sets": [f"rtqa-{y}" for y in args.years], "weeks": args.weeks,
-            "questions": "questions with a gold article; their gold articles' top 8 sentences as SentenceRanker ranks them",
-            "question_ids_sha256": hashlib.sha256(" ".join(sorted(ex.id for ex in examples)).encode()).hexdigest()[:16],
-            "data_sha256": {f"rtqa-{y}/questions.jsonl": sha256(args.rtqa / f"rtqa-{y}" / "questions.jsonl") for y in args.years},
-            "commit": commit, "label": "span token F1 with an answer ≥ 0.5",
-        },
-        "threshold": {
-            "probability": threshold,
-            "rule": f"lowest top-answer probability at which the out-of-fold answers (5 folds by quiz week) reach "
-                    f"precision ≥ {TARGET_PRECISION} (token F1 ≥ 0.5), with at least {MIN_ANSWERED} answered",
-            "target_precision": TARGET_PRECISION,
-        },
-        "out_of_fold": summary,
-        "intercept": intercept,
-        "weights": dict(sorted(weights.items())),
-        "heads": heads.to_json(),
-    }
+    params = params_of(args, examples, [ex for ex in examples if ex.spans], threshold, summary, heads)
+    if args.fold_dir:
+        args.fold_dir.mkdir(parents=True, exist_ok=True)
+        fold_of = folds(examples)
+        for f in range(FOLDS):
+            train = [ex for ex in examples if fold_of[ex.week] != f and ex.spans]
+            seen = [r for r in rows if r["fold"] != f]
+            t = choose_threshold([r["p"] for r in seen], [r["f1"] >= 0.5 for r in seen], args.target_precision)
+            fold_params = params_of(args, examples, train, t, {"fold": f, "weeks_left_out": sorted(
+                w for w, k in fold_of.items() if k == f)}, heads)
+            (args.fold_dir / f"reader-fold-{f}.json").write_text(json.dumps(fold_params, ensure_ascii=False), encoding="utf-8")
+        log.info("wrote %d fold parameter files to %s", FOLDS, args.fold_dir)
+    weights = params["weights"]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(params, indent=1, sort_keys=False, ensure_ascii=False) + "\n", encoding="utf-8")
     log.info("wrote %s (%d weights, %d head nouns, %.0f KB)", args.out, len(weights), len(heads.heads), args.out.stat().st_size / 1024)

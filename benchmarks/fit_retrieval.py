@@ -103,8 +103,7 @@ def fit(examples: Sequence[Example]) -> Any:
 
 def out_of_fold(examples: list[Example]) -> list[list[str]]:
     """Return each question's articles ordered by a model fitted on the other folds' weeks."""
-    weeks = sorted({ex.week for ex in examples})
-    fold = {w: i % FOLDS for i, w in enumerate(weeks)}
+    fold = fold_of(examples)
     orders: list[list[str]] = [[] for _ in examples]
     for f in range(FOLDS):
         model = fit([ex for ex in examples if fold[ex.week] != f and len(ex.candidates)])
@@ -139,33 +138,53 @@ def params_of(model: Any, examples: Sequence[Example], year: int, summary: dict[
     }
 
 
-def end_to_end(index: Path, questions: Path, examples: list[Example], year: int, settings: dict[str, Any]) -> Any:
+def fold_of(examples: Sequence[Example]) -> dict[str, int]:
+    """Return each quiz week's fold: sorted weeks dealt round-robin (as fit_reader.py deals them)."""
+    return {w: i % FOLDS for i, w in enumerate(sorted({ex.week for ex in examples}))}
+
+
+def write_folds(examples: Sequence[Example], year: int, folder: Path) -> list[Path]:
+    """Write retrieval-fold-K.json into `folder`: the fusion fitted without fold K's weeks."""
+    fold = fold_of(examples)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for f in range(FOLDS):
+        train = [ex for ex in examples if fold[ex.week] != f and len(ex.candidates)]
+        path = folder / f"retrieval-fold-{f}.json"
+        path.write_text(json.dumps(params_of(fit(train), train, year, {"fold": f})), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def end_to_end(
+    index: Path, questions: Path, examples: list[Example], year: int, settings: dict[str, Any],
+    reader_folds: Path | None = None,
+) -> Any:
     """Return one eval run over every fold: each fold's questions asked (and asked again without
-    their gold articles) with the fusion fitted on the other folds' weeks."""
+    their gold articles) with the fusion fitted on the other folds' weeks (and, with
+    `reader_folds`, the fitted reader's fold file from `fit_reader.py --fold-dir`)."""
     import tempfile
     from dataclasses import replace
 
     from byline import Assistant, Settings
     from byline.evaluation import by_wh, evaluate, load_questions, summarize
 
-    weeks = sorted({ex.week for ex in examples})
-    fold = {w: i % FOLDS for i, w in enumerate(weeks)}
+    fold = fold_of(examples)
     asked, _ = load_questions(questions)
     results, runs = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for f in range(FOLDS):
-            train = [ex for ex in examples if fold[ex.week] != f and len(ex.candidates)]
-            path = Path(tmp) / f"fold-{f}.json"
-            path.write_text(json.dumps(params_of(fit(train), train, year, {})), encoding="utf-8")
+        for f, path in enumerate(write_folds(examples, year, Path(tmp))):
             mine = [q for q in asked if q.doc_ids and q.id.split("_")[0] in fold and fold[q.id.split("_")[0]] == f]
-            bot = Assistant.open(index, settings=Settings(fusion_params=path, **settings), create=False)
+            own = {"reader": "fitted", "reader_params": reader_folds / f"reader-fold-{f}.json"} if reader_folds else {}
+            bot = Assistant.open(index, settings=Settings(fusion_params=path, **settings, **own), create=False)
             runs.append(evaluate(mine, bot=bot, only="with-gold", gold_removed=True))
             results.extend(runs[-1].results)
     kinds = sorted({r.question.kind for r in results})
     return replace(
         runs[0], questions_file=str(questions), results=tuple(results), summary=summarize(results),
         by_type={k: summarize([r for r in results if r.question.kind == k]) for k in kinds}, by_wh=by_wh(results),
-        settings={**runs[0].settings, "fusion_params": "the fold's own (fitted on the other folds' weeks)"},
+        settings={**runs[0].settings, "fusion_params": "the fold's own (fitted on the other folds' weeks)",
+                  **({"reader_params": "the fold's own (fit_reader.py --fold-dir)"} if reader_folds else {})},
     )
 
 
@@ -203,6 +222,10 @@ def main() -> None:
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown table here too")
     ap.add_argument("--end-to-end", type=Path, default=None, metavar="RUN.json",
                     help="also answer every question with its fold's fusion (and without its gold articles); write the run here")
+    ap.add_argument("--fold-dir", type=Path, default=None, metavar="DIR",
+                    help="also write retrieval-fold-K.json here (for fit_reader.py --fusion-folds DIR)")
+    ap.add_argument("--reader-folds", type=Path, default=None, metavar="DIR",
+                    help="end to end with the fitted reader, each fold's from DIR (fit_reader.py --fold-dir DIR)")
     ap.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                     help="a setting for the end-to-end run, e.g. reader=fitted")
     args = ap.parse_args()
@@ -220,9 +243,11 @@ def main() -> None:
     args.out.write_text(json.dumps(params, indent=1) + "\n", encoding="utf-8")
     print("standardised weights:", ", ".join(f"{n} {v:+.2f}" for n, v in zip(FEATURES, params["coef"], strict=True)))
     print(f"wrote {args.out}")
+    if args.fold_dir:
+        write_folds(examples, args.year, args.fold_dir)
     if args.end_to_end:
         run = end_to_end(args.index, folder / "questions.jsonl", examples, args.year,
-                         dict(item.split("=", 1) for item in args.set))
+                         dict(item.split("=", 1) for item in args.set), args.reader_folds)
         args.end_to_end.write_text(json.dumps(run.to_dict(), indent=1), encoding="utf-8")
         print(f"end to end, out of fold: {run.summary}")
     if args.report:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,7 @@ from byline.evaluation import (
     score,
     summarize,
 )
+from byline.evaluation import metrics
 from byline.evaluation.report import write_report
 from byline.index.types import Chunk, Hit
 from byline.types import Answer, Citation
@@ -301,9 +303,28 @@ def test_report_has_tables_and_an_embedded_png(tmp_path: Path, suffix: str) -> N
         ]
     )
     text = write_report(run, tmp_path / f"report{suffix}").read_text(encoding="utf-8")
-    assert text.count("data:image/png;base64,iVBORw0KGgo") == 3  # the PNG signature, base64
+    assert text.count("data:image/png;base64,iVBORw0KGgo") == 4  # the PNG signature, base64
+    assert "Does the confidence mean what it says?" in text and "share right" in text
     assert "Who leads Ukraine" in text and "answer exact match" in text
     assert text.index("d11") < text.index("d01")  # the failure is listed first
+
+
+def test_reliability_bins_compare_confidence_with_the_share_right() -> None:
+    pairs = [(0.9, True), (0.95, True), (0.85, False), (0.1, False), (0.15, False), (1.0, True)]
+    bins = metrics.reliability(pairs, bins=5)
+    assert [b.answers for b in bins] == [2, 0, 0, 0, 4]
+    assert bins[0].accuracy == 0.0 and bins[4].accuracy == 0.75
+    assert bins[4].mean_confidence == pytest.approx((0.9 + 0.95 + 0.85 + 1.0) / 4)
+    assert metrics.brier([(1.0, True), (0.0, False)]) == 0.0
+    assert metrics.brier([(0.5, True), (0.5, False)]) == 0.25
+    assert metrics.brier([]) is None
+
+
+def test_brier_is_over_answers_given_to_answerable_questions() -> None:
+    right = replace(answer("Rustem Umerov", [UMEROV], [UMEROV]), confidence=0.8)
+    wrong = replace(answer("Istanbul", [UMEROV], [UMEROV]), confidence=0.6)
+    s = summarize([score(LEADS, right, 0.1), score(LEADS, wrong, 0.1), score(LEADS, answer("", abstained=True), 0.1)])
+    assert s.brier == pytest.approx(((0.8 - 1) ** 2 + 0.6**2) / 2)
 
 
 # -- the command -----------------------------------------------------------------------------

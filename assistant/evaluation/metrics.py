@@ -227,3 +227,34 @@ def percentile(values: Sequence[float], q: float) -> float | None:
 
 def _share(part: int, whole: int) -> float | None:
     return part / whole if whole else None
+
+
+RIGHT_F1 = 0.5  # an answer counts as right for calibration when its token F1 reaches this
+
+
+@dataclass(frozen=True, slots=True)
+class ReliabilityBin:
+    """Answers whose confidence fell in [low, high): how many, their mean confidence, how many were right."""
+
+    low: float
+    high: float
+    answers: int
+    mean_confidence: float | None
+    accuracy: float | None
+
+
+def reliability(pairs: Sequence[tuple[float, bool]], bins: int = 5) -> list[ReliabilityBin]:
+    """Return the reliability table of (confidence, right) pairs in `bins` equal-width bins over [0, 1]."""
+    out = []
+    for i in range(bins):
+        low, high = i / bins, (i + 1) / bins
+        inside = [(c, ok) for c, ok in pairs if low <= min(max(c, 0.0), 1.0) < high or (i == bins - 1 and c >= 1.0)]
+        out.append(ReliabilityBin(
+            low, high, len(inside), mean(c for c, _ in inside), mean(ok for _, ok in inside),
+        ))
+    return out
+
+
+def brier(pairs: Sequence[tuple[float, bool]]) -> float | None:
+    """Return the mean squared gap between confidence (clipped to [0, 1]) and being right."""
+    return mean((min(max(c, 0.0), 1.0) - float(ok)) ** 2 for c, ok in pairs)

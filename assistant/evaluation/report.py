@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from byline.evaluation.run import STAGES, Comparison, EvalRun, Summary
+from byline.evaluation import metrics
+from byline.evaluation.run import STAGES, Comparison, EvalRun, Summary, confidence_pairs
 from byline.index.errors import require
 
 if TYPE_CHECKING:
@@ -46,6 +47,7 @@ METRIC_LABELS = {
     "statements_removed": "written statements removed",
     "written_f1": "answer token F1 where written",
     "extractive_f1": "extractive token F1, same questions",
+    "brier": "confidence Brier score (lower is better)",
 }
 _SECONDS = {"latency_p50", "latency_p95", "total_seconds"}
 
@@ -123,6 +125,16 @@ def report_blocks(run: EvalRun, comparison: Comparison | None = None) -> list[Bl
         Block("image", "Where questions failed", png=figure_png(plot_stages(run))),
         Block("image", "Latency per question", png=figure_png(plot_latency(run))),
     ]
+    pairs = confidence_pairs(run.results)
+    if pairs:
+        blocks += [
+            Block("heading", "Does the confidence mean what it says?"),
+            Block("text", f"{len(pairs)} answers given to answerable questions, binned by confidence; "
+                          f"right means token F1 ≥ {metrics.RIGHT_F1}. A calibrated confidence has accuracy "
+                          "close to its mean confidence in every bin."),
+            _reliability_table(pairs),
+            Block("image", "Reliability of the confidence", png=figure_png(plot_reliability(pairs))),
+        ]
     blocks += [Block("heading", "Questions, failures first"), _question_table(run)]
     if run.warnings:
         blocks += [Block("heading", "Warnings"), *(Block("text", w) for w in run.warnings)]
@@ -197,6 +209,14 @@ def _type_table(run: EvalRun, groups: dict[str, Summary]) -> Block:
     )
     headers = ("type", "questions", *(METRIC_LABELS[n] for n in names))
     return Block("table", headers=headers, rows=rows)
+
+
+def _reliability_table(pairs: list[tuple[float, bool]]) -> Block:
+    rows = tuple(
+        (f"{b.low:.1f}–{b.high:.1f}", str(b.answers), format_metric("", b.mean_confidence), format_metric("", b.accuracy))
+        for b in metrics.reliability(pairs)
+    )
+    return Block("table", headers=("confidence", "answers", "mean confidence", "share right"), rows=rows)
 
 
 def _question_table(run: EvalRun) -> Block:
@@ -300,6 +320,25 @@ def plot_latency(run: EvalRun) -> Figure:
     axes.set_xlabel("seconds per question")
     axes.set_ylabel("questions")
     axes.set_title("Latency per question")
+    axes.legend(fontsize="small")
+    return figure
+
+
+def plot_reliability(pairs: list[tuple[float, bool]]) -> Figure:
+    """Return the reliability diagram: share right against mean confidence per bin, and the diagonal."""
+    kept = [b for b in metrics.reliability(pairs) if b.answers]
+    figure = _figure(width=4.2, height=3.6)
+    axes = figure.add_subplot()
+    axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
+    axes.plot([b.mean_confidence for b in kept], [b.accuracy for b in kept], marker="o", color="#2c7fb8", label="answers")
+    for b in kept:
+        axes.annotate(str(b.answers), (b.mean_confidence or 0.0, b.accuracy or 0.0), fontsize="x-small",
+                      xytext=(3, 3), textcoords="offset points")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("mean confidence")
+    axes.set_ylabel("share right")
+    axes.set_title("Reliability (numbers: answers per bin)")
     axes.legend(fontsize="small")
     return figure
 

@@ -249,6 +249,7 @@ class QuestionResult:
     # with a language model (Settings.llm): did it write an answer, did all of it pass the checks,
     # how many statements it had and how many were removed, and the F1 the extractive answer
     # to the same question got (None: no model, or nothing written)
+    confidence: float | None = None  # the answer's confidence when it answered (None: abstained)
     written: bool = False
     fully_verified: bool | None = None
     statements: int = 0
@@ -296,6 +297,7 @@ def score(
         seconds=seconds,
         stage="",
         error=error,
+        confidence=None if answer is None or abstained else float(answer.confidence),
     )
     if answer is not None and answer.written:
         removed = sum(not s.verified for s in answer.statements)
@@ -362,6 +364,7 @@ class Summary:
     statements_removed: float | None = None
     written_f1: float | None = None
     extractive_f1: float | None = None
+    brier: float | None = None  # of the confidence of answers given to answerable questions (right: F1 ≥ 0.5)
 
     def metrics(self) -> dict[str, float | None]:
         """Return every metric by name (the names --fail-under and --baseline use)."""
@@ -404,8 +407,18 @@ def summarize(results: Sequence[QuestionResult]) -> Summary:
         latency_p50=metrics.percentile(seconds, 50),
         latency_p95=metrics.percentile(seconds, 95),
         total_seconds=sum(seconds),
+        brier=metrics.brier(confidence_pairs(results)),
         **_written(results),
     )
+
+
+def confidence_pairs(results: Sequence[QuestionResult]) -> list[tuple[float, bool]]:
+    """Return (confidence, right) for every answer given to an answerable question; right is F1 ≥ 0.5."""
+    return [
+        (r.confidence, r.f1 >= metrics.RIGHT_F1)
+        for r in results
+        if r.question.answerable and r.confidence is not None
+    ]
 
 
 def _written(results: Sequence[QuestionResult]) -> dict[str, float | None]:

@@ -49,6 +49,8 @@ class Evidence:
     dense: float  # embedding similarity to the question
     lexical: float  # idf share of the question's words it repeats
     rank: int  # 1-based rank among the sentences the ranker kept
+    article_p: float = 0.0  # the fitted fusion's probability that its article answers (Hit.score)
+    article_rank: int = 1  # its article's 1-based rank among the retrieved articles
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ def sentence_features(ev: Evidence) -> dict[str, float]:
     return {
         "s_dense": ev.dense, "s_lexical": ev.lexical, "s_rrank": 1.0 / ev.rank,
         "s_log_pos": math.log1p(ev.position), "s_lede": float(ev.position < 3), "s_log_len": math.log(max(1, len(ev.text))),
+        "a_p": ev.article_p, "a_rrank": 1.0 / ev.article_rank,
     }
 
 
@@ -172,6 +175,20 @@ def featurise(at: AnswerType, evidence: list[Evidence], docs: list[Any], heads: 
     return out
 
 
+def evidence_of(candidates: list[Candidate]) -> list[Evidence]:
+    """Return what the reader knows of each ranked sentence, in rank order."""
+    articles: dict[str, int] = {}
+    for c in sorted(candidates, key=lambda c: c.hit_rank):
+        articles.setdefault(c.sentence.article_id, len(articles) + 1)
+    return [
+        Evidence(
+            c.sentence.text, c.sentence.article_id, c.sentence.position, c.dense, c.lexical, rank,
+            min(max(c.hit.score, 0.0), 1.0), articles[c.sentence.article_id],
+        )
+        for rank, c in enumerate(candidates, start=1)
+    ]
+
+
 class FittedReader:
     """Pipeline step (a `Reader`): each ranked sentence's best span by fitted log-odds.
 
@@ -191,10 +208,7 @@ class FittedReader:
             return []
         docs = parse([c.sentence.text for c in candidates])
         at = answer_type(question.doc, self.params.heads)
-        evidence = [
-            Evidence(c.sentence.text, c.sentence.article_id, c.sentence.position, c.dense, c.lexical, rank)
-            for rank, c in enumerate(candidates, start=1)
-        ]
+        evidence = evidence_of(candidates)
         wanted = entity_keys(question)
         article_keys: dict[str, set[str]] = {}
         for cand, doc, spans in zip(candidates, docs, featurise(at, evidence, docs, self.params.heads), strict=True):

@@ -212,9 +212,9 @@ def _writer(settings: Settings, words: WordVectors) -> GenerativeComposer:
 def default_reader(store: IndexStore, settings: Settings, words: WordVectors) -> Reader:
     """Return the reader `settings.reader` names: the rule reader or the fitted one."""
     if settings.reader == "fitted":
-        from byline.pipeline.fitted import FittedReader
+        from byline.pipeline.fitted import FittedReader, ReaderParams
 
-        return FittedReader(store)
+        return FittedReader(store, ReaderParams.load(settings.reader_params) if settings.reader_params else None)
     return RuleReader(store, words, abstain_below=settings.abstain_below)
 
 

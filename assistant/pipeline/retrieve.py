@@ -45,21 +45,22 @@ class HybridRetriever:
     times deeper when filters may discard most of what they find). With `fusion` (the default
     is the fitted model shipped in `params/retrieval-v1.json`), the articles they find, plus
     those whose headline and lede match, are ordered by the fitted probability that they answer
-    the question, and each gives its `per_article` best chunks until `top` passages are kept; a
-    hit's score is that probability. With `fusion=None` chunks are ordered by equal reciprocal-
+    the question; a chunk ranks by its article's probability times its share of that article's
+    best chunk (by reciprocal rank), and `top` passages are kept, always including the best one of
+    each of the `min_articles` most probable articles; a hit's score is its article's probability. With `fusion=None` chunks are ordered by equal reciprocal-
     rank fusion (`rrf_k` is its constant), as before the model was fitted.
     """
 
     def __init__(
         self, store: IndexStore, *, top: int = 12, depth: int = 100, rrf_k: int = 60,
-        fusion: FusionParams | None = None, per_article: int = 2, head_depth: int = 50,
+        fusion: FusionParams | None = None, head_depth: int = 50, min_articles: int = 5,
     ) -> None:
         self.store = store
         self.top = top
         self.depth = depth
+        self.min_articles = min_articles
         self.rrf_k = rrf_k
         self.fusion = fusion
-        self.per_article = per_article
         self.head_depth = head_depth
         self.heads = ArticleHeads(store, fusion.head_sentences if fusion is not None else HEAD_SENTENCES)
 
@@ -120,24 +121,30 @@ class HybridRetriever:
             + 1.0 / (self.rrf_k + lexical_ranks.get(c, 10 * self.depth))
             for c in found.article_of
         }
-        chunks_of: dict[str, list[int]] = {}
-        for chunk_id in sorted(rrf, key=rrf.__getitem__, reverse=True):
-            chunks_of.setdefault(found.article_of[chunk_id], []).append(chunk_id)
+        best_rrf: dict[str, float] = {}
+        for chunk_id, value in rrf.items():
+            article = found.article_of[chunk_id]
+            best_rrf[article] = max(best_rrf.get(article, 0.0), value)
         p_of = {candidates[int(i)]: float(probability[i]) for i in order}
-        # each article's best `per_article` chunks first (its opening chunk when only its
-        # headline matched), in article order; then the rest, so one article can fill `top`
-        first: list[tuple[str, int | None]] = []
-        rest: list[tuple[str, int | None]] = []
-        for i in order:
-            article = candidates[int(i)]
-            ids = chunks_of.get(article, [])
-            first += [(article, c) for c in ids[: self.per_article]] or [(article, None)]
-            rest += [(article, c) for c in ids[self.per_article :]]
-        chosen = (first + rest)[: self.top]
-        chunks = self.store.chunks([c for _, c in chosen if c is not None])
-        openings = self.store.first_chunks([a for a, c in chosen if c is None])
+        # a chunk counts its article's probability times its share of that article's best
+        # chunk, so a dominant article gives many passages and close ones take turns; an article
+        # found by its headline alone gives its opening chunk
+        weighted: list[tuple[float, str, int | None]] = [
+            (p_of[found.article_of[c]] * v / best_rrf[found.article_of[c]], found.article_of[c], c) for c, v in rrf.items()
+        ]
+        weighted += [(p, a, None) for a, p in p_of.items() if a not in best_rrf]
+        weighted.sort(key=lambda item: -item[0])
+        leaders = {candidates[int(i)] for i in order[: self.min_articles]}
+        first: dict[str, tuple[float, str, int | None]] = {}
+        for item in weighted:  # each leading article's best passage is kept whatever the others score
+            if item[1] in leaders and item[1] not in first:
+                first[item[1]] = item
+        rest = [item for item in weighted if first.get(item[1]) is not item]
+        chosen = sorted([*first.values(), *rest[: max(0, self.top - len(first))]], key=lambda item: -item[0])
+        chunks = self.store.chunks([c for _, _, c in chosen if c is not None])
+        openings = self.store.first_chunks([a for _, a, c in chosen if c is None])
         hits = []
-        for article, wanted in chosen:
+        for _, article, wanted in chosen:
             chunk = chunks.get(wanted) if wanted is not None else openings.get(article)
             if chunk is not None:
                 hits.append(Hit(chunk, p_of[article], dense_ranks.get(chunk.id), lexical_ranks.get(chunk.id)))
