@@ -58,12 +58,17 @@ test: install browser lint
 bench: install
 	$(PY) benchmarks/run.py
 
-# Refit the fitted reader's parameter file from the RealTime QA dev sets (RTQA=folder holding
-# rtqa-2022/...); needs WordNet at /usr/share/wordnet (apt-get install wordnet-base).
+# Refit the retrieval fusion and the fitted reader from the RealTime QA dev sets (RTQA=folder
+# holding rtqa-2022/..., RTQA_INDEX=a Byline index of rtqa-2022/corpus.jsonl, ~1 h to build);
+# the reader needs WordNet at /usr/share/wordnet (apt-get install wordnet-base).
 RTQA ?= /work/rtqa
+RTQA_INDEX ?= /work/rtqa-index/rtqa-2022
 fit: install
 	$(PY) -m pip install -q -e '.[fit]'
-	$(PY) benchmarks/fit_reader.py --rtqa $(RTQA) --report docs/fit-reader.md
+	$(PY) benchmarks/fit_retrieval.py --rtqa $(RTQA) --index $(RTQA_INDEX) --report docs/fit-retrieval.md \
+	  --fold-dir build/fit/fusion-folds
+	$(PY) benchmarks/fit_reader.py --rtqa $(RTQA) --index $(RTQA_INDEX) --in-corpus \
+	  --fusion-folds build/fit/fusion-folds --fold-dir build/fit/reader-folds --report docs/fit-reader.md
 
 clean:
 	rm -rf $(DEMO_INDEX) .pytest_cache .mypy_cache .ruff_cache

@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         "rule",
         description=(
             "Which reader picks the answer span: rule (hand-set weights, tuned on the dev sets) or"
-            " fitted (logistic regression fitted on RealTime QA quizzes, pipeline/params/reader-v1.json;"
+            " fitted (logistic regression fitted on RealTime QA quizzes, pipeline/params/reader-v2.json;"
             " confidence is its probability, abstain_below does not apply to it)."
         ),
     )

@@ -1,17 +1,22 @@
 """Fit the reader's span scorer on RealTime QA questions and write its parameter file.
 
 usage: python benchmarks/fit_reader.py [--rtqa /work/rtqa] [--years 2022] [--weeks all|even|odd]
-                                       [--out assistant/pipeline/params/reader-v1.json]
+                                       [--index RTQA_INDEX --in-corpus --fusion-folds DIR]
+                                       [--out assistant/pipeline/params/reader-v2.json]
                                        [--report docs/fit-reader.md] [--wordnet /usr/share/wordnet]
 
-For each question with a gold article (as the issue's sets give them; no index is needed): the
-gold articles are split as Byline splits them, their sentences ranked as `SentenceRanker` ranks
-them (same embedding model, same shared-word score), and the top 8 parsed; every candidate span
-is labelled right when its token F1 with an answer is at least 0.5. A logistic regression over
-the features of `byline.pipeline.fitted` is judged out of fold (5 folds of whole quiz weeks, so a
-week's story never sits on both sides), beside the rule reader on the same sentences; the
-abstention threshold is the lowest top-answer probability at which the out-of-fold answers reach
-the target precision. The shipped model is then fitted on all chosen questions.
+With `--index` (what `make fit` runs, and what reader-v2 was fitted with) each question is asked
+as the product asks it: the retriever (each fold's fusion, from `fit_retrieval.py --fold-dir`)
+and `SentenceRanker` find its top 8 sentences in the whole index, as of the question's date;
+`--in-corpus` adds the questions without a gold article whose answer occurs in the corpus, and
+every question is asked again without any article that holds its answer (all its candidates are
+then wrong: what the reader learns to abstain from). Without `--index`, the gold articles alone
+are split and ranked. Every candidate span is labelled right when its token F1 with an answer is
+at least 0.5. A logistic regression over the features of `byline.pipeline.fitted` is judged out
+of fold (5 folds of whole quiz weeks, so a week's story never sits on both sides), beside the
+rule reader on the same sentences; the abstention threshold is the lowest top-answer probability
+at which the out-of-fold answers reach the target precision. The shipped model is then fitted on
+all chosen questions.
 
 WordNet is needed here only (its classes are shipped in the file): `apt-get install wordnet-base`
 puts it in /usr/share/wordnet, read directly by nltk's WordNetCorpusReader (`--wordnet`); an
@@ -66,19 +71,20 @@ class Example:
     labels: list[np.ndarray] = field(default_factory=list)
     gold: list[str] = field(default_factory=list)
     date: str = ""
-    without_gold: bool = False  # asked with its gold articles left out (--index mode)
+    answer_removed: bool = False  # asked without its gold articles and every article holding an answer (--index mode)
     candidates: list[Any] = field(default_factory=list)  # byline.types.Candidate (--index mode)
 
 
-def questions(rtqa: Path, years: list[int]) -> list[Example]:
-    """Return the dev questions that have a gold article (never the reserved ones: not built)."""
+def questions(rtqa: Path, years: list[int], in_corpus: bool = False) -> list[Example]:
+    """Return the dev questions that have a gold article, and with `in_corpus` those whose answer
+    occurs somewhere in the corpus (never the reserved ones: they are not built)."""
     out = []
     for year in years:
         for line in (rtqa / f"rtqa-{year}" / "questions.jsonl").open(encoding="utf-8"):
             r = json.loads(line)
-            if r.get("doc_ids"):
+            if r.get("doc_ids") or (in_corpus and r.get("answer_in_corpus")):
                 out.append(Example(r["id"], year, r["id"].split("_")[0], r["question"], tuple(r["answers"]),
-                                   gold=list(r["doc_ids"]), date=r.get("date", "")))
+                                   gold=list(r.get("doc_ids") or ()), date=r.get("date", "")))
     return out
 
 
@@ -146,7 +152,8 @@ def retrieve_sentences(examples: list[Example], index: Path, fusion_folds: Path 
             own = fusion_folds / f"retrieval-fold-{f}.json" if fusion_folds else None
             pipelines[f] = Assistant.open(index, settings=Settings(fusion_params=own), create=False).pipeline
         pipeline = pipelines[f]
-        filters = Filters(exclude=frozenset(ex.gold)) if ex.without_gold else Filters()
+        store = pipeline.store
+        filters = Filters(exclude=frozenset({*ex.gold, *store.articles_containing(ex.answers)})) if ex.answer_removed else Filters()
         retrieval = pipeline.retriever.run(ex.text, filters, date.fromisoformat(ex.date[:10]) if ex.date else None)
         ex.candidates = pipeline.ranker.run(analyse(ex.text), retrieval)[:KEEP]
         ex.sentences = [c.sentence for c in ex.candidates]
@@ -342,8 +349,9 @@ def choose_threshold(ps: list[float], right: list[bool], target: float = TARGET_
 def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: float, target: float) -> tuple[str, dict[str, Any]]:
     """Return the Markdown report and the summary figures recorded in the parameter file."""
     by_id = {r["id"]: r for r in rule}
-    rows = [r for r in every if not r.get("without_gold")]
-    removed = [r for r in every if r.get("without_gold")]
+    rows = [r for r in every if not r.get("answer_removed") and r.get("gold", True)]
+    removed = [r for r in every if r.get("answer_removed")]
+    extra = [r for r in every if not r.get("gold", True) and not r.get("answer_removed")]
     lines = [f"questions: {len(rows)} (with a gold article), {len({r['week'] for r in rows})} quiz weeks, {FOLDS} folds by week", "",
              "| question type | n | fitted F1 (out of fold) | rule F1 | best candidate (oracle) |", "|---|---:|---:|---:|---:|"]
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -352,10 +360,13 @@ def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: f
     for t, rs in [("all", rows), *sorted(groups.items(), key=lambda x: -len(x[1]))]:
         lines.append(f"| {t} | {len(rs)} | {np.mean([r['f1'] for r in rs]):.3f} | "
                      f"{np.mean([by_id[r['id']]['f1'] for r in rs]):.3f} | {np.mean([r['oracle'] for r in rs]):.3f} |")
+    if extra:
+        lines.append(f"| answer in the corpus, no gold article | {len(extra)} | {np.mean([r['f1'] for r in extra]):.3f} | "
+                     f"{np.mean([by_id[r['id']]['f1'] for r in extra]):.3f} | {np.mean([r['oracle'] for r in extra]):.3f} |")
     p = np.array([r["p"] for r in every])
     ok = np.array([r["f1"] >= 0.5 for r in every])
     lines += ["", f"reliability (top answer's out-of-fold probability vs token F1 ≥ 0.5; {len(every)} questions"
-              f"{', half asked without their gold articles' if removed else ''}), Brier {np.mean((p - ok) ** 2):.3f}:", "",
+              f"{', half asked without any article holding their answer' if removed else ''}), Brier {np.mean((p - ok) ** 2):.3f}:", "",
               "| probability | n | mean p | right |", "|---|---:|---:|---:|"]
     edges = [0, .1, .2, .3, .4, .5, .6, .7, .8, 1.01]
     for lo, hi in zip(edges, edges[1:], strict=False):
@@ -380,13 +391,15 @@ def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: f
         "oof_f1": round(float(np.mean([r["f1"] for r in rows])), 4),
         "rule_f1_same_sentences": round(float(np.mean([by_id[r["id"]]["f1"] for r in rows])), 4),
         "oracle_f1": round(float(np.mean([r["oracle"] for r in rows])), 4),
+        "in_corpus_without_gold": {"questions": len(extra), "oof_f1": round(float(np.mean([r["f1"] for r in extra])), 4),
+                                   "oracle_f1": round(float(np.mean([r["oracle"] for r in extra])), 4)} if extra else None,
         "brier": round(float(np.mean((p - ok) ** 2)), 4),
         "at_threshold": {"answers": round(len(answered) / len(rows), 3),
                          "precision": round(float(np.mean([r["f1"] >= 0.5 for r in answered])), 3) if answered else None},
         "threshold_chosen_on_other_folds": {"answers": round(float(np.mean(cover)), 3),
                                             "precision": round(float(np.mean([k for k, _ in held])), 3) if held else None},
         "threshold_chosen_on_other_folds_f1": round(float(np.mean(held_f1)), 4),
-        "threshold_chosen_on_other_folds_abstains_without_gold": round(float(np.mean(removed_abstained)), 3) if removed else None,
+        "threshold_chosen_on_other_folds_abstains_answer_removed": round(float(np.mean(removed_abstained)), 3) if removed else None,
         "target_precision": target,
         "rule_reader_answers": round(len(rule_answered) / len(rule), 3),
         "rule_reader_precision": round(float(np.mean([r["f1"] >= 0.5 for r in rule_answered])), 3) if rule_answered else None,
@@ -397,8 +410,8 @@ def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: f
               f"{summary['threshold_chosen_on_other_folds']['answers']:.0%}, held-out precision "
               f"{summary['threshold_chosen_on_other_folds']['precision']}, F1 counting abstentions as 0 "
               f"{summary['threshold_chosen_on_other_folds_f1']:.3f}"
-              + (f", abstains on {summary['threshold_chosen_on_other_folds_abstains_without_gold']:.0%} of the questions "
-                 "asked without their gold articles" if removed else ""),
+              + (f", abstains on {summary['threshold_chosen_on_other_folds_abstains_answer_removed']:.0%} of the questions "
+                 "asked without any article holding their answer" if removed else ""),
               f"rule reader at its threshold 0.7: answers {summary['rule_reader_answers']:.0%}, precision {summary['rule_reader_precision']}"]
     return "\n".join(lines) + "\n", summary
 
@@ -412,11 +425,16 @@ def params_of(args: Any, examples: list[Example], train: list[Example], threshol
     weights, intercept = as_weights(*fit(train))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {
-        "version": "reader-v1",
+        "version": "reader-v2",
         "model": f"logistic regression (scikit-learn, L2, C={C}, seed {SEED}) over byline.pipeline.fitted features",
         "fitted_on": {
             "sets": [f"rtqa-{y}" for y in args.years], "weeks": args.weeks,
-            "questions": "questions with a gold article; their gold articles' top 8 sentences as SentenceRanker ranks them",
+            "questions": (
+                "questions with a gold article" + (" and those whose answer is in the corpus" if args.in_corpus else "") +
+                ", each asked again without any article holding its answer" +
+                "; the top 8 sentences the product's retriever (each fold's fusion) and SentenceRanker find in the whole index"
+                if args.index else
+                "questions with a gold article; their gold articles' top 8 sentences as SentenceRanker ranks them"),
             "question_ids_sha256": hashlib.sha256(" ".join(sorted(ex.id for ex in train)).encode()).hexdigest()[:16],
             "data_sha256": {f"rtqa-{y}/questions.jsonl": sha256(args.rtqa / f"rtqa-{y}" / "questions.jsonl") for y in args.years},
             "commit": commit, "label": "span token F1 with an answer ≥ 0.5",
@@ -439,7 +457,7 @@ def main() -> None:
     ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
     ap.add_argument("--years", type=int, nargs="+", default=[2022])
     ap.add_argument("--weeks", choices=["all", "even", "odd"], default="all")
-    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v1.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v2.json")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
     ap.add_argument("--fold-dir", type=Path, default=None,
@@ -449,6 +467,8 @@ def main() -> None:
                          "question's date, and again without its gold articles) instead of the gold articles' alone")
     ap.add_argument("--fusion-folds", type=Path, default=None, metavar="DIR",
                     help="with --index: each fold's retrieval fusion, from fit_retrieval.py --fold-dir DIR")
+    ap.add_argument("--in-corpus", action="store_true",
+                    help="with --index: also learn from questions without a gold article whose answer is in the corpus")
     ap.add_argument("--target-precision", type=float, default=TARGET_PRECISION,
                     help="the precision the abstention threshold is chosen for")
     ap.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
@@ -459,7 +479,9 @@ def main() -> None:
     if not (args.wordnet / "data.noun").exists():
         sys.exit(f"no WordNet at {args.wordnet}: apt-get install wordnet-base (or --wordnet DIR)")
 
-    examples = questions(args.rtqa, args.years)
+    if args.in_corpus and not args.index:
+        sys.exit("--in-corpus needs --index: questions without a gold article are read from the whole index")
+    examples = questions(args.rtqa, args.years, args.in_corpus)
     if args.weeks != "all":
         weeks = sorted({ex.week for ex in examples})
         keep = {w for i, w in enumerate(weeks) if i % 2 == (0 if args.weeks == "even" else 1)}
@@ -470,7 +492,7 @@ def main() -> None:
     if args.index:
         from dataclasses import replace
 
-        examples += [replace(ex, id=ex.id + "/without-gold", without_gold=True) for ex in examples]
+        examples += [replace(ex, id=ex.id + "/answer-removed", answer_removed=True) for ex in examples]
         from byline import Assistant
 
         store = Assistant.open(args.index, create=False).store
@@ -490,7 +512,8 @@ def main() -> None:
     heads = featurise(examples, args.wordnet)
     rows = out_of_fold(examples)
     for r, ex in zip(rows, examples, strict=True):
-        r["without_gold"] = ex.without_gold
+        r["answer_removed"] = ex.answer_removed
+        r["gold"] = bool(ex.gold)
     rule = rule_reader(examples, texts, store)
     threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows], args.target_precision)
     text, summary = report(rows, rule, threshold, args.target_precision)

@@ -161,7 +161,7 @@ def end_to_end(
     reader_folds: Path | None = None,
 ) -> Any:
     """Return one eval run over every fold: each fold's questions asked (and asked again without
-    their gold articles) with the fusion fitted on the other folds' weeks (and, with
+    their gold articles, and without every article holding an answer) with the fusion fitted on the other folds' weeks (and, with
     `reader_folds`, the fitted reader's fold file from `fit_reader.py --fold-dir`)."""
     import tempfile
     from dataclasses import replace
@@ -177,7 +177,7 @@ def end_to_end(
             mine = [q for q in asked if q.doc_ids and q.id.split("_")[0] in fold and fold[q.id.split("_")[0]] == f]
             own = {"reader": "fitted", "reader_params": reader_folds / f"reader-fold-{f}.json"} if reader_folds else {}
             bot = Assistant.open(index, settings=Settings(fusion_params=path, **settings, **own), create=False)
-            runs.append(evaluate(mine, bot=bot, only="with-gold", gold_removed=True))
+            runs.append(evaluate(mine, bot=bot, only="with-gold", gold_removed=True, answer_removed=True))
             results.extend(runs[-1].results)
     kinds = sorted({r.question.kind for r in results})
     return replace(
@@ -186,6 +186,22 @@ def end_to_end(
         settings={**runs[0].settings, "fusion_params": "the fold's own (fitted on the other folds' weeks)",
                   **({"reader_params": "the fold's own (fit_reader.py --fold-dir)"} if reader_folds else {})},
     )
+
+
+def llama_index_orders(persist: Path, corpus: Path, examples: list[Example]) -> list[list[str]]:
+    """Return each question's articles from the plain llama-index pipeline (benchmarks/baseline.py),
+    built into `persist` first when it is not there (about 13 minutes for rtqa-2022 on 2 cores)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from benchmarks import baseline
+
+    if not (persist / "docstore.json").exists():
+        persist.mkdir(parents=True, exist_ok=True)
+        print(f"building the llama-index baseline in {persist}: {baseline.build(corpus, persist)}")
+    retriever = baseline.open_retriever(persist)
+    canon = canonical(corpus)
+    return [list(dict.fromkeys(canon.get(a, a) for a in baseline.retrieve(retriever, ex.text))) for ex in examples]
 
 
 def at(order: list[str], gold: set[str], k: int) -> bool:
@@ -222,6 +238,8 @@ def main() -> None:
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown table here too")
     ap.add_argument("--end-to-end", type=Path, default=None, metavar="RUN.json",
                     help="also answer every question with its fold's fusion (and without its gold articles); write the run here")
+    ap.add_argument("--baseline", type=Path, default=None, metavar="DIR",
+                    help="also rank with the plain llama-index pipeline persisted in DIR (built there when absent)")
     ap.add_argument("--fold-dir", type=Path, default=None, metavar="DIR",
                     help="also write retrieval-fold-K.json here (for fit_reader.py --fusion-folds DIR)")
     ap.add_argument("--reader-folds", type=Path, default=None, metavar="DIR",
@@ -236,7 +254,10 @@ def main() -> None:
     examples = collect(args.index, folder / "questions.jsonl", folder / "corpus.jsonl")
     print(f"{len(examples)} questions with a gold article, features in {time.perf_counter() - started:.0f} s")
     fused = out_of_fold(examples)
-    text, summary = table(examples, {"fitted fusion (out of fold)": fused, "equal RRF": [ex.rrf for ex in examples]})
+    orders = {"fitted fusion (out of fold)": fused, "equal RRF": [ex.rrf for ex in examples]}
+    if args.baseline:
+        orders["llama-index baseline"] = llama_index_orders(args.baseline, folder / "corpus.jsonl", examples)
+    text, summary = table(examples, orders)
     print(text)
     model = fit([ex for ex in examples if len(ex.candidates)])
     params = params_of(model, examples, args.year, summary)
@@ -253,9 +274,13 @@ def main() -> None:
     if args.report:
         args.report.write_text(
             "# The fitted retrieval fusion, out of fold\n\n"
-            f"`python benchmarks/fit_retrieval.py --index <rtqa-{args.year} index> --report {args.report}`: "
+            f"`python benchmarks/fit_retrieval.py --index <rtqa-{args.year} index> --baseline <llama-index dir> "
+            f"--report {args.report}`: "
             f"{len(examples)} rtqa-{args.year} questions with a gold article, 5 folds of whole quiz weeks, "
-            "each question asked as of its date. doc@k: a gold article among the first k articles.\n\n"
+            "each question asked as of its date (Byline leaves out later articles; the baseline, as documented, "
+            "knows no dates). doc@k: a gold article among the first k articles. The llama-index baseline is "
+            "benchmarks/baseline.py: VectorStoreIndex over 1,024-token SentenceSplitter nodes, the same MiniLM, "
+            "top 5 nodes.\n\n"
             + text + "\n", encoding="utf-8",
         )
 

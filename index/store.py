@@ -354,6 +354,17 @@ class IndexStore:
             parts.setdefault(article_id, []).append(text)
         return {article_id: " ".join(texts) for article_id, texts in parts.items()}
 
+    def articles_containing(self, phrases: Sequence[str]) -> set[str]:
+        """Return the articles whose title or text holds any of the phrases (ignoring ASCII case
+        and the quotes or full stop around a phrase)."""
+        found: set[str] = set()
+        for phrase in phrases:
+            wanted = phrase.strip(" \t\"'“”‘’.").lower()
+            if wanted:
+                found.update(r[0] for r in self._query(
+                    "SELECT id FROM articles WHERE instr(lower(title || ' ' || text), ?) > 0", (wanted,)))
+        return found
+
     def chunk_articles(self, ids: Sequence[int]) -> dict[int, str]:
         """Return the article of each of the given chunks (chunks no longer in the index are left out)."""
         if not ids:

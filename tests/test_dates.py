@@ -114,3 +114,21 @@ def test_eval_asks_without_the_gold_articles_and_expects_an_abstention(bot: Assi
 def test_the_answer_kind_is_read_from_the_first_question_word_wherever_it_stands(text: str, wh: str) -> None:
     question = parse_question(json.dumps({"question": text, "answers": ["x"], "evidence": ["x"]}), line=1)
     assert question.wh == wh
+
+
+def test_answer_removed_leaves_out_every_article_that_holds_the_answer(own_index: Path, tmp_path: Path) -> None:
+    (tmp_path / "wire.txt").write_text(
+        "Delegations meet in Turkey\n\nUkraine's team at the talks is led by Rustem Umerov, the defence minister.")
+    bot = Assistant.open(own_index)
+    bot.add(tmp_path / "wire.txt")
+    path = tmp_path / "q.jsonl"
+    path.write_text(json.dumps({
+        "id": "q1", "question": "Who leads Ukraine's delegation?", "answers": ["“Rustem Umerov”"],
+        "evidence": ["Rustem Umerov"], "doc_ids": ["istanbul-talks"],
+    }) + "\n")
+    run = evaluate(path, bot=bot, gold_removed=True, answer_removed=True)
+    kinds = {r.question.kind: r for r in run.results}
+    assert set(kinds) == {"answerable", "gold removed", "answer removed"}
+    assert len(kinds["answer removed"].question.without) == 2  # the gold article and the wire story
+    assert kinds["gold removed"].question.without == ("istanbul-talks",)  # the wire story still says it
+    assert kinds["answer removed"].abstained

@@ -91,3 +91,25 @@ def test_article_heads_follow_a_write(two_bridges: Assistant, tmp_path: Path) ->
     two_bridges.add(tmp_path / "zoo.txt")
     found = retriever.heads.search("twin pandas zoo", 5)
     assert found and next(iter(found)) not in {"old", "new", "other"}
+
+
+def test_each_leading_article_keeps_a_passage_when_one_article_dominates(tmp_path: Path) -> None:
+    long_story = "\n\n".join(
+        f"The harbour bridge in Porthaven carried {n},000 vehicles a day in {1990 + n}, the council's traffic report said."
+        for n in range(1, 16)
+    )
+    rows = [
+        {"id": "long", "title": "Harbour bridge traffic over the years", "text": long_story},
+        {"id": "short", "title": "Council meets", "text": "The Porthaven council met on Monday to discuss the harbour bridge."},
+    ]
+    (tmp_path / "news.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bot = Assistant.open(tmp_path / "index")
+    bot.add(tmp_path / "news.jsonl")
+    question = "How many vehicles a day did the harbour bridge carry?"
+
+    def articles(min_articles: int) -> list[str]:
+        retriever = HybridRetriever(bot.store, top=3, min_articles=min_articles, fusion=shipped_fusion())
+        return [h.chunk.article_id for h in retriever.run(question, Filters()).hits]
+
+    assert articles(0) == ["long", "long", "long"]  # the dominant article alone fills the passages
+    assert sorted(set(articles(2))) == ["long", "short"] and articles(2)[0] == "long"

@@ -72,6 +72,10 @@ def eval_command(
     gold_removed: bool = typer.Option(
         False, "--gold-removed", help="Also ask each question that names its gold articles without them: the right reply is to abstain.",
     ),
+    answer_removed: bool = typer.Option(
+        False, "--answer-removed",
+        help="Also ask each answerable question without every article that holds one of its answers: the right reply is to abstain.",
+    ),
     skip_invalid: bool = typer.Option(
         False,
         "--skip-invalid",
@@ -110,6 +114,7 @@ def eval_command(
                 skip_invalid=skip_invalid,
                 only=only,
                 gold_removed=gold_removed,
+                answer_removed=answer_removed,
                 progress=progress,
             )
     except BylineError as exc:

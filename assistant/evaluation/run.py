@@ -16,7 +16,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
@@ -110,6 +110,14 @@ class Question:
     def wh(self) -> str:
         """The kind of answer the question asks for: who, when, where, … (see `answer_kind`)."""
         return answer_kind(self.question)
+
+    def answer_removed(self, articles: Iterable[str]) -> Question:
+        """Return this question asked without every article holding one of its answers (and its
+        gold articles): the answer is nowhere left, so the right reply is to abstain."""
+        return replace(
+            self, answers=(), evidence=(), type="answer removed", id=f"{self.key} (answer removed)",
+            without=tuple(sorted({*articles, *self.doc_ids})),
+        )
 
     def gold_removed(self) -> Question:
         """Return this question asked without its gold articles: the right reply is to abstain."""
@@ -540,6 +548,7 @@ def evaluate(
     progress: Progress | None = None,
     only: str = "all",
     gold_removed: bool = False,
+    answer_removed: bool = False,
 ) -> EvalRun:
     """Return the scored run of the questions, asked of `bot`, an index, or a fresh `corpus` index.
 
@@ -547,7 +556,9 @@ def evaluate(
     temporary index that is deleted afterwards), or `index` (an existing index folder; the
     default index when nothing is given). `only` picks questions (see SELECTIONS);
     `gold_removed` also asks every question that names its gold articles without them, where
-    the right reply is to abstain.
+    the right reply is to abstain; `answer_removed` asks every answerable question again
+    without any article that holds one of its answers (a news collection often carries the
+    answer in other articles on the same story than the gold ones).
     """
     if sum([bot is not None, bool(corpus), index is not None]) > 1:
         raise UsageError("evaluate one thing at a time: pass bot, corpus or index, not several")
@@ -562,6 +573,11 @@ def evaluate(
         questions = [*questions, *(q.gold_removed() for q in questions if q.doc_ids and q.answerable)]
     with _open(bot, index, corpus, settings, progress) as (assistant, source, seconds, failed):
         warnings += failed
+        if answer_removed:
+            questions = [
+                *questions,
+                *(q.answer_removed(assistant.store.articles_containing(q.answers)) for q in questions if q.answerable and not q.without),
+            ]
         return _run(assistant, list(questions), questions_file, source, seconds, warnings, progress)
 
 

@@ -1,6 +1,6 @@
 """The fitted reader: candidate spans scored by logistic regression weights fitted on news quizzes.
 
-Every number in the scoring path comes from the parameter file `params/reader-v1.json`, written
+Every number in the scoring path comes from the parameter file `params/reader-v2.json`, written
 by `benchmarks/fit_reader.py` (`make fit`): the feature weights and intercept, the head-noun
 table (WordNet classes, looked up at fit time) and the abstention threshold, chosen on the
 training folds for a stated precision (the rule is in the file). A candidate's `score` is its
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from byline.index.store import IndexStore
 
 log = logging.getLogger(__name__)
-PARAMS = "reader-v1.json"
+PARAMS = "reader-v2.json"
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",
     "DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL", "ORDINAL",
