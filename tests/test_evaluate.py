@@ -23,11 +23,11 @@ from byline.evaluation import (
     compare,
     load_questions,
     load_run,
+    metrics,
     parse_threshold,
     score,
     summarize,
 )
-from byline.evaluation import metrics
 from byline.evaluation.report import write_report
 from byline.index.types import Chunk, Hit
 from byline.types import Answer, Citation

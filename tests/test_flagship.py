@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from conftest import SAMPLES, SEED_DEV, SHARED
 
 from byline import Assistant
 from byline.evaluation import EvalRun, evaluate, load_questions
-
-from conftest import SAMPLES, SEED_DEV, SHARED
 
 FLAGSHIP = "Who leads Ukraine's delegation?"
 

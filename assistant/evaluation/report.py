@@ -330,7 +330,8 @@ def plot_reliability(pairs: list[tuple[float, bool]]) -> Figure:
     figure = _figure(width=4.2, height=3.6)
     axes = figure.add_subplot()
     axes.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="calibrated")
-    axes.plot([b.mean_confidence for b in kept], [b.accuracy for b in kept], marker="o", color="#2c7fb8", label="answers")
+    axes.plot([b.mean_confidence or 0.0 for b in kept], [b.accuracy or 0.0 for b in kept], marker="o", color="#2c7fb8",
+              label="answers")
     for b in kept:
         axes.annotate(str(b.answers), (b.mean_confidence or 0.0, b.accuracy or 0.0), fontsize="x-small",
                       xytext=(3, 3), textcoords="offset points")
