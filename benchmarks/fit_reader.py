@@ -276,8 +276,9 @@ def as_weights(dv: Any, model: Any) -> tuple[dict[str, float], float]:
 
 
 def folds(examples: list[Example]) -> dict[str, int]:
-    weeks = sorted({ex.week for ex in examples})
-    return {w: i % FOLDS for i, w in enumerate(weeks)}
+    from byline.evaluation import week_folds
+
+    return week_folds((ex.week for ex in examples), FOLDS)
 
 
 def out_of_fold(examples: list[Example]) -> list[dict[str, Any]]:
@@ -425,7 +426,7 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def params_of(args: Any, examples: list[Example], train: list[Example], threshold: float, summary: dict[str, Any], heads: Any) -> dict[str, Any]:
+def params_of(args: Any, train: list[Example], threshold: float, summary: dict[str, Any], heads: Any) -> dict[str, Any]:
     """Return the parameter file's content for weights fitted on `train`."""
     weights, intercept = as_weights(*fit(train))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
@@ -529,7 +530,7 @@ def main() -> None:
     if args.predictions:
         args.predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
-    params = params_of(args, examples, [ex for ex in examples if ex.spans], threshold, summary, heads)
+    params = params_of(args, [ex for ex in examples if ex.spans], threshold, summary, heads)
     if args.fold_dir:
         args.fold_dir.mkdir(parents=True, exist_ok=True)
         fold_of = folds(examples)
@@ -537,7 +538,7 @@ def main() -> None:
             train = [ex for ex in examples if fold_of[ex.week] != f and ex.spans]
             seen = [r for r in rows if r["fold"] != f]
             t = choose_threshold([r["p"] for r in seen], [r["f1"] >= 0.5 for r in seen], args.target_precision)
-            fold_params = params_of(args, examples, train, t, {"fold": f, "weeks_left_out": sorted(
+            fold_params = params_of(args, train, t, {"fold": f, "weeks_left_out": sorted(
                 w for w, k in fold_of.items() if k == f)}, heads)
             (args.fold_dir / f"reader-fold-{f}.json").write_text(json.dumps(fold_params, ensure_ascii=False), encoding="utf-8")
         log.info("wrote %d fold parameter files to %s", FOLDS, args.fold_dir)

@@ -139,8 +139,10 @@ def params_of(model: Any, examples: Sequence[Example], year: int, summary: dict[
 
 
 def fold_of(examples: Sequence[Example]) -> dict[str, int]:
-    """Return each quiz week's fold: sorted weeks dealt round-robin (as fit_reader.py deals them)."""
-    return {w: i % FOLDS for i, w in enumerate(sorted({ex.week for ex in examples}))}
+    """Return each quiz week's fold, dealt as fit_reader.py deals them."""
+    from byline.evaluation import week_folds
+
+    return week_folds((ex.week for ex in examples), FOLDS)
 
 
 def write_folds(examples: Sequence[Example], year: int, folder: Path) -> list[Path]:

@@ -5,11 +5,12 @@
     print(run.summary.f1)
 
 `run.py` asks and scores, `metrics.py` defines each metric once, `report.py` writes the HTML or
-Markdown report.
+Markdown report, `folds.py` deals quiz weeks into folds for the fitting scripts.
 """
 
 from __future__ import annotations
 
+from byline.evaluation.folds import week_folds
 from byline.evaluation.run import (
     SELECTIONS,
     STAGES,
@@ -57,6 +58,7 @@ __all__ = [
     "by_wh",
     "parse_question",
     "parse_threshold",
+    "week_folds",
     "score",
     "summarize",
 ]

@@ -9,13 +9,11 @@ fitted log-odds of being the answer; `confidence` is that probability.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +21,7 @@ from byline.index.errors import SettingsError
 from byline.pipeline.answer_type import AnswerType, HeadTable, answer_type
 from byline.pipeline.extract import key
 from byline.pipeline.nlp import parse
+from byline.pipeline.paramfile import read_params
 from byline.pipeline.question import Question
 from byline.pipeline.read import entity_keys, keys_of
 from byline.pipeline.spans import SpanCandidate, candidates
@@ -67,11 +66,7 @@ class ReaderParams:
     @classmethod
     def load(cls, path: Path | None = None) -> ReaderParams:
         """Return the parameters in `path`, by default the file shipped with the package."""
-        if path is None:
-            text = resources.files("byline.pipeline").joinpath("params", PARAMS).read_text(encoding="utf-8")
-        else:
-            text = Path(path).read_text(encoding="utf-8")
-        data = json.loads(text)
+        data = read_params(PARAMS, path)
         try:
             return cls(
                 version=data["version"], weights=data["weights"], intercept=float(data["intercept"]),

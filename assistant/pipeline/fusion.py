@@ -12,14 +12,12 @@ probability that the article answers the question. Every number comes from
 
 from __future__ import annotations
 
-import json
 import math
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +27,7 @@ from byline.index.errors import SettingsError
 from byline.index.lexical import tokenize
 from byline.index.types import ArticleInfo
 from byline.pipeline.dates import DateWindow, parse_day
+from byline.pipeline.paramfile import read_params
 
 if TYPE_CHECKING:
     from byline.index.store import IndexStore
@@ -57,11 +56,7 @@ class FusionParams:
     @classmethod
     def load(cls, path: Path | None = None) -> FusionParams:
         """Return the parameters in `path`, by default the file shipped with the package."""
-        if path is None:
-            text = resources.files("byline.pipeline").joinpath("params", PARAMS).read_text(encoding="utf-8")
-        else:
-            text = Path(path).read_text(encoding="utf-8")
-        data = json.loads(text)
+        data = read_params(PARAMS, path)
         try:
             features = tuple(data["features"])
             if features != FEATURES:
@@ -99,29 +94,39 @@ class ArticleHeads:
         self._lock = threading.Lock()
         self._built_for: str | None = None
         self._infos: list[ArticleInfo] = []
+        self._by_id: dict[str, ArticleInfo] = {}
+        self._published: dict[str, str] = {}
         self._bm25: Any = None
 
-    def _current(self) -> tuple[list[ArticleInfo], Any]:
+    def _refresh(self) -> None:
         with self._lock:
-            if self._built_for != self.store.generation or self._bm25 is None:
-                import bm25s
+            if self._built_for == self.store.generation and self._bm25 is not None:
+                return
+            import bm25s
 
-                infos = self.store.articles()
-                ledes = self.store.ledes(self.sentences)
-                texts = [f"{headline(a.title)}. {ledes.get(a.id, '')}" for a in infos]
-                bm25 = bm25s.BM25()
-                if infos:
-                    bm25.index(tokenize(texts), show_progress=False)
-                self._infos, self._bm25, self._built_for = infos, bm25, self.store.generation
-            return self._infos, self._bm25
+            infos = self.store.articles()
+            ledes = self.store.ledes(self.sentences)
+            bm25 = bm25s.BM25()
+            if infos:
+                bm25.index(tokenize([f"{headline(a.title)}. {ledes.get(a.id, '')}" for a in infos]), show_progress=False)
+            self._infos, self._bm25, self._built_for = infos, bm25, self.store.generation
+            self._by_id = {a.id: a for a in infos}
+            self._published = {a.id: a.published for a in infos}
 
     def info(self) -> dict[str, ArticleInfo]:
         """Return what the index knows of each article, by id."""
-        return {a.id: a for a in self._current()[0]}
+        self._refresh()
+        return self._by_id
+
+    def published(self) -> dict[str, str]:
+        """Return each article's publication date (ISO, or "" when unknown), by id."""
+        self._refresh()
+        return self._published
 
     def search(self, question: str, k: int) -> dict[str, tuple[int, float]]:
         """Return article id → (1-based rank, BM25 score) of the `k` best heads for the question."""
-        infos, bm25 = self._current()
+        self._refresh()
+        infos, bm25 = self._infos, self._bm25
         tokens = tokenize([question])
         if not infos or not any(tokens.ids):
             return {}
@@ -148,6 +153,15 @@ class Found:
     article_of: Mapping[int, str]
 
 
+def reciprocal_rank_fusion(*ranked: Sequence[tuple[int, float]], k: int) -> dict[int, float]:
+    """Return each chunk's sum of 1 / (k + rank) over the best-first lists it appears in."""
+    fused: dict[int, float] = {}
+    for hits in ranked:
+        for rank, (chunk_id, _) in enumerate(hits, start=1):
+            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (k + rank)
+    return fused
+
+
 def article_rows(
     found: Found, published: Mapping[str, str], as_of: date | None, window: DateWindow | None,
     depth: int, rrf_k: int,
@@ -164,10 +178,7 @@ def article_rows(
 
     dense, lexical = best(found.dense), best(found.lexical)
     rrf: dict[str, float] = {}
-    fused: dict[int, float] = {}
-    for hits in (found.dense, found.lexical):
-        for rank, (chunk_id, _) in enumerate(hits, start=1):
-            fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (rrf_k + rank)
+    fused = reciprocal_rank_fusion(found.dense, found.lexical, k=rrf_k)
     n_chunks: dict[str, int] = {}
     for chunk_id, value in fused.items():
         article = found.article_of.get(chunk_id)

@@ -18,6 +18,7 @@ from byline.pipeline.fusion import (
     Found,
     FusionParams,
     article_rows,
+    reciprocal_rank_fusion,
 )
 from byline.types import Filters, Hit
 
@@ -101,8 +102,7 @@ class HybridRetriever:
         found = Found(
             [h for h in dense if h[0] in article_of], [h for h in lexical if h[0] in article_of], heads, article_of
         )
-        published = {a: i.published for a, i in info.items()}
-        candidates, rows = article_rows(found, published, as_of, window, self.depth, self.rrf_k)
+        candidates, rows = article_rows(found, self.heads.published(), as_of, window, self.depth, self.rrf_k)
         return candidates, rows, found
 
     def _fused(
@@ -116,11 +116,7 @@ class HybridRetriever:
         order = np.argsort(-probability, kind="stable")
         dense_ranks = {c: r for r, (c, _) in enumerate(found.dense, start=1)}
         lexical_ranks = {c: r for r, (c, _) in enumerate(found.lexical, start=1)}
-        rrf = {
-            c: 1.0 / (self.rrf_k + dense_ranks.get(c, 10 * self.depth))
-            + 1.0 / (self.rrf_k + lexical_ranks.get(c, 10 * self.depth))
-            for c in found.article_of
-        }
+        rrf = reciprocal_rank_fusion(found.dense, found.lexical, k=self.rrf_k)
         best_rrf: dict[str, float] = {}
         for chunk_id, value in rrf.items():
             article = found.article_of[chunk_id]
@@ -170,12 +166,10 @@ class HybridRetriever:
             return []
         depth = self.depth * 20 if filters.active else self.depth
         dense = store.vector_store.search(vector, depth)
+        lexical = self._bm25_hits(question, depth)
         dense_ranks = {chunk_id: r for r, (chunk_id, _) in enumerate(dense, start=1)}
-        lexical_ranks = {c: r for r, (c, _) in enumerate(self._bm25_hits(question, depth), start=1)}
-        fused: dict[int, float] = {}
-        for ranks in (dense_ranks, lexical_ranks):
-            for chunk_id, rank in ranks.items():
-                fused[chunk_id] = fused.get(chunk_id, 0.0) + 1.0 / (self.rrf_k + rank)
+        lexical_ranks = {chunk_id: r for r, (chunk_id, _) in enumerate(lexical, start=1)}
+        fused = reciprocal_rank_fusion(dense, lexical, k=self.rrf_k)
         order = sorted(fused, key=fused.__getitem__, reverse=True)
         chunks = store.chunks(order[: top * 4 if filters.active else top])
         hits: list[Hit] = []
