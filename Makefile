@@ -58,13 +58,15 @@ test: install browser lint
 bench: install
 	$(PY) benchmarks/run.py
 
-# Refit the retrieval fusion and the fitted reader from the RealTime QA dev sets (RTQA=folder
+# Refit the span model (rtqa-2023..2025, ~30 min), the retrieval fusion and the fitted reader
+# (rtqa-2022) from the RealTime QA dev sets (RTQA=folder
 # holding rtqa-2022/..., RTQA_INDEX=a Byline index of rtqa-2022/corpus.jsonl, ~1 h to build);
 # the reader needs WordNet at /usr/share/wordnet (apt-get install wordnet-base).
 RTQA ?= /work/rtqa
 RTQA_INDEX ?= /work/rtqa-index/rtqa-2022
 fit: install
 	$(PY) -m pip install -q -e '.[fit]'
+	$(PY) benchmarks/fit_span.py --rtqa $(RTQA)
 	$(PY) benchmarks/fit_retrieval.py --rtqa $(RTQA) --index $(RTQA_INDEX) --report docs/fit-retrieval.md \
 	  --fold-dir build/fit/fusion-folds
 	$(PY) benchmarks/fit_reader.py --rtqa $(RTQA) --index $(RTQA_INDEX) --in-corpus \

@@ -88,8 +88,9 @@ class Settings(BaseSettings):
         "rule",
         description=(
             "Which reader picks the answer span: rule (hand-set weights, tuned on the dev sets) or"
-            " fitted (logistic regression fitted on RealTime QA quizzes, pipeline/params/reader-v2.json;"
-            " confidence is its probability, abstain_below does not apply to it)."
+            " fitted (logistic regression fitted on RealTime QA quizzes over spaCy's candidates and the span"
+            " model's scores, pipeline/params/reader-v3.json; confidence is its probability, abstain_below"
+            " does not apply to it)."
         ),
     )
     reader_params: Path | None = Field(
@@ -97,6 +98,13 @@ class Settings(BaseSettings):
         description=(
             "A reader parameter file written by benchmarks/fit_reader.py, used by the fitted reader"
             " instead of the shipped one (e.g. one fold's, to judge it on the weeks it was not fitted on)."
+        ),
+    )
+    span_params: Path | None = Field(
+        None,
+        description=(
+            "A span model file (.json beside its .safetensors) written by benchmarks/fit_span.py, used by"
+            " the fitted reader instead of the shipped params/span-v1.json."
         ),
     )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")

@@ -2,17 +2,20 @@
 
 usage: python benchmarks/fit_reader.py [--rtqa /work/rtqa] [--years 2022] [--weeks all|even|odd]
                                        [--index RTQA_INDEX --in-corpus --fusion-folds DIR]
-                                       [--out assistant/pipeline/params/reader-v2.json]
+                                       [--out assistant/pipeline/params/reader-v3.json] [--span-model JSON | --no-span-model]
                                        [--report docs/fit-reader.md] [--wordnet /usr/share/wordnet]
 
-With `--index` (what `make fit` runs, and what reader-v2 was fitted with) each question is asked
+With `--index` (what `make fit` runs, and what reader-v3 was fitted with) each question is asked
 as the product asks it: the retriever (each fold's fusion, from `fit_retrieval.py --fold-dir`)
 and `SentenceRanker` find its top 8 sentences in the whole index, as of the question's date;
 `--in-corpus` adds the questions without a gold article whose answer occurs in the corpus, and
 every question is asked again without any article that holds its answer (all its candidates are
 then wrong: what the reader learns to abstain from). Without `--index`, the gold articles alone
 are split and ranked. Every candidate span is labelled right when its token F1 with an answer is
-at least 0.5. A logistic regression over the features of `byline.pipeline.fitted` is judged out
+at least 0.5. Among the features are the rule reader's judgement of each sentence and the span
+model's scores (`fit_span.py`; it is fitted on other
+years, never on the questions read here). A logistic regression over the features of
+`byline.pipeline.fitted` is judged out
 of fold (5 folds of whole quiz weeks, so a week's story never sits on both sides), beside the
 rule reader on the same sentences; the abstention threshold is the lowest top-answer probability
 at which the out-of-fold answers reach the target precision. The shipped model is then fitted on
@@ -220,12 +223,15 @@ def nltk_data(path: Path) -> Path:
     return root
 
 
-def featurise(examples: list[Example], wordnet: Path) -> Any:
-    """Parse the kept sentences, build the head table, and fill every example's spans and labels."""
+def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, rule: Any = None) -> Any:
+    """Parse the kept sentences, build the head table, and fill every example's spans and labels
+    (with the span model's scores and the rule reader's judgement among the features when given)."""
     from byline.evaluation.metrics import token_f1
     from byline.pipeline.answer_type import HeadTable, answer_type, head_noun
+    from byline.pipeline.fitted import add_rule_scores
     from byline.pipeline.fitted import featurise as spans_of
     from byline.pipeline.nlp import parse
+    from byline.pipeline.question import analyse
     from byline.pipeline.spans import candidates
 
     qdocs = parse([ex.text for ex in examples])
@@ -237,7 +243,10 @@ def featurise(examples: list[Example], wordnet: Path) -> Any:
     heads = HeadTable.build(wordnet_table(wordnet, {w for w in lemmas if w.isalpha()}))
     for ex, qdoc, docs in zip(examples, qdocs, sdocs, strict=True):
         at = answer_type(qdoc, heads)
-        ex.spans = spans_of(at, ex.evidence, docs, heads) if docs else []
+        reads = span_model.read(ex.text, [e.text for e in ex.evidence]) if span_model is not None and docs else None
+        ex.spans = spans_of(at, ex.evidence, docs, heads, reads) if docs else []
+        if rule is not None and docs:
+            add_rule_scores(ex.spans, analyse(ex.text), candidates_of(ex), rule)
         ex.f1s = [np.array([token_f1(s.span.text, list(ex.answers)) for s in ss]) for ss in ex.spans]
         ex.labels = [(f >= 0.5).astype(int) for f in ex.f1s]
     return heads
@@ -299,17 +308,14 @@ def out_of_fold(examples: list[Example]) -> list[dict[str, Any]]:
     return rows
 
 
-def rule_reader(examples: list[Example], texts: dict[str, tuple[str, str]], store: Any = None) -> list[dict[str, Any]]:
-    """Return the rule reader's answer on the same kept sentences, for the side-by-side table."""
-    from byline.evaluation.metrics import token_f1
+def make_rule_reader(texts: dict[str, tuple[str, str]], store: Any = None) -> Any:
+    """Return the product's RuleReader over `store`, or over the gold articles when there is no index."""
     from byline.index.embed import Embedder, resolve_model
     from byline.index.sentences import split_sentences
     from byline.index.types import Article
-    from byline.pipeline.question import analyse
     from byline.pipeline.read import RuleReader
     from byline.pipeline.words import WordVectors
     from byline.settings import DEFAULT_MODEL
-    from byline.types import Candidate
 
     class GoldStore:  # what RuleReader asks of an index, from the gold articles
         def article(self, aid: str) -> Article | None:
@@ -319,11 +325,27 @@ def rule_reader(examples: list[Example], texts: dict[str, tuple[str, str]], stor
         def sentences(self, aid: str, first: int, last: int) -> list[Any]:
             return [s for s in split_sentences(aid, texts[aid][1]) if first <= s.position <= last]
 
-    reader = RuleReader(store or GoldStore(), WordVectors(Embedder(resolve_model(DEFAULT_MODEL))))
+    return RuleReader(store or GoldStore(), WordVectors(Embedder(resolve_model(DEFAULT_MODEL))))
+
+
+def candidates_of(ex: Example) -> list[Any]:
+    """Return the example's ranked sentences as the product's Candidates."""
+    from byline.types import Candidate
+
+    return ex.candidates or [Candidate(s, 0, None, 1, dense=d, lexical=lx, score_prior=1.0)  # type: ignore[arg-type]
+                             for s, d, lx in zip(ex.sentences, ex.dense, ex.lexical, strict=True)]
+
+
+def rule_reader(examples: list[Example], reader: Any) -> list[dict[str, Any]]:
+    """Return the rule reader's answer on the same kept sentences, for the side-by-side table."""
+    from dataclasses import replace
+
+    from byline.evaluation.metrics import token_f1
+    from byline.pipeline.question import analyse
+
     rows = []
     for ex in examples:
-        cands = ex.candidates or [Candidate(s, 0, None, 1, dense=d, lexical=lx, score_prior=1.0)  # type: ignore[arg-type]
-                                  for s, d, lx in zip(ex.sentences, ex.dense, ex.lexical, strict=True)]
+        cands = [replace(c) for c in candidates_of(ex)]
         ranked = reader.run(analyse(ex.text), cands) if cands else []
         best = ranked[0] if ranked else None
         text = (best.span.text if best.span else best.sentence.text) if best else ""
@@ -426,12 +448,13 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
 
 
-def params_of(args: Any, train: list[Example], threshold: float, summary: dict[str, Any], heads: Any) -> dict[str, Any]:
-    """Return the parameter file's content for weights fitted on `train`."""
+def params_of(args: Any, train: list[Example], threshold: float, summary: dict[str, Any], heads: Any,
+              span: Any = None) -> dict[str, Any]:
+    """Return the parameter file's content for weights fitted on `train` (`span`: the SpanParams read)."""
     weights, intercept = as_weights(*fit(train))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {
-        "version": "reader-v2",
+        "version": args.out.stem,
         "model": f"logistic regression (scikit-learn, L2, C={C}, seed {SEED}, right spans weighted by F1^{WEIGHT_POWER}) "
                  "over byline.pipeline.fitted features",
         "fitted_on": {
@@ -453,6 +476,8 @@ def params_of(args: Any, train: list[Example], threshold: float, summary: dict[s
             "target_precision": args.target_precision,
         },
         "out_of_fold": summary,
+        "rule_reader": not args.no_rule,
+        "span_model": {"version": span.version, "sha256": span.sha256, "fitted_on": span.raw.get("fit", {}).get("years")} if span else None,
         "intercept": intercept,
         "weights": dict(sorted(weights.items())),
         "heads": heads.to_json(),
@@ -464,7 +489,8 @@ def main() -> None:
     ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
     ap.add_argument("--years", type=int, nargs="+", default=[2022])
     ap.add_argument("--weeks", choices=["all", "even", "odd"], default="all")
-    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v2.json")
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v3.json",
+                    help="the parameter file to write; its name without .json is its version")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
     ap.add_argument("--fold-dir", type=Path, default=None,
@@ -479,6 +505,10 @@ def main() -> None:
     ap.add_argument("--target-precision", type=float, default=TARGET_PRECISION,
                     help="the precision the abstention threshold is chosen for")
     ap.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
+    ap.add_argument("--span-model", type=Path, default=None, metavar="JSON",
+                    help="the span model whose scores are features (default: the shipped one, params/span-v1.json)")
+    ap.add_argument("--no-span-model", action="store_true", help="fit without the span model's scores (as reader-v2 was)")
+    ap.add_argument("--no-rule", action="store_true", help="fit without the rule reader's judgement (as reader-v2 was)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
@@ -516,21 +546,31 @@ def main() -> None:
         if args.cache:
             args.cache.write_bytes(pickle.dumps(
                 {ex.id: (ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates) for ex in examples}))
-    heads = featurise(examples, args.wordnet)
+    span = None
+    model = None
+    if not args.no_span_model:
+        from byline.pipeline.span_model import SpanModel, SpanParams
+
+        span = SpanParams.load(args.span_model)
+        if args.years and set(args.years) & set(span.raw.get("fit", {}).get("years", [])):
+            sys.exit(f"span model {span.version} was fitted on {span.raw['fit']['years']}: fit the reader on other years")
+        model = SpanModel(span)
+    rule = make_rule_reader(texts, store)
+    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule)
     rows = out_of_fold(examples)
     for r, ex in zip(rows, examples, strict=True):
         r["answer_removed"] = ex.answer_removed
         r["gold"] = bool(ex.gold)
-    rule = rule_reader(examples, texts, store)
+    rule_rows = rule_reader(examples, rule)
     threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows], args.target_precision)
-    text, summary = report(rows, rule, threshold, args.target_precision)
+    text, summary = report(rows, rule_rows, threshold, args.target_precision)
     print(text)
     if args.report:
         args.report.write_text(text, encoding="utf-8")
     if args.predictions:
         args.predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
-    params = params_of(args, [ex for ex in examples if ex.spans], threshold, summary, heads)
+    params = params_of(args, [ex for ex in examples if ex.spans], threshold, summary, heads, span)
     if args.fold_dir:
         args.fold_dir.mkdir(parents=True, exist_ok=True)
         fold_of = folds(examples)
@@ -539,7 +579,7 @@ def main() -> None:
             seen = [r for r in rows if r["fold"] != f]
             t = choose_threshold([r["p"] for r in seen], [r["f1"] >= 0.5 for r in seen], args.target_precision)
             fold_params = params_of(args, train, t, {"fold": f, "weeks_left_out": sorted(
-                w for w, k in fold_of.items() if k == f)}, heads)
+                w for w, k in fold_of.items() if k == f)}, heads, span)
             (args.fold_dir / f"reader-fold-{f}.json").write_text(json.dumps(fold_params, ensure_ascii=False), encoding="utf-8")
         log.info("wrote %d fold parameter files to %s", FOLDS, args.fold_dir)
     weights = params["weights"]

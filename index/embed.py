@@ -49,7 +49,7 @@ def has_export(model: str) -> bool:
     return (export_folder(resolve_model(model)) / "encoder.json").is_file()
 
 
-def _wait_for_torch(seconds: float = 60.0) -> None:
+def wait_for_torch(seconds: float = 60.0) -> None:
     """Wait while assistant/nlp.py hides torch from spaCy's import in another thread."""
     deadline = time.monotonic() + seconds
     while sys.modules.get("torch", False) is None and time.monotonic() < deadline:
@@ -75,7 +75,7 @@ class Embedder:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
         log.info("loading embedding model %s", path)
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        _wait_for_torch()
+        wait_for_torch()
         import transformers
         from sentence_transformers import SentenceTransformer
 
@@ -140,7 +140,7 @@ class Embedder:
             except Exception as exc:  # noqa: BLE001 — sentence-transformers still gives the vectors
                 log.warning("the ONNX query encoder failed (%s); using sentence-transformers", exc)
                 self.__dict__["_query_encoder"] = None
-        _wait_for_torch()
+        wait_for_torch()
         import torch
 
         threads = torch.get_num_threads()

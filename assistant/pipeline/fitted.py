@@ -1,10 +1,12 @@
 """The fitted reader: candidate spans scored by logistic regression weights fitted on news quizzes.
 
-Every number in the scoring path comes from the parameter file `params/reader-v2.json`, written
+Every number in the scoring path comes from the parameter file `params/reader-v3.json`, written
 by `benchmarks/fit_reader.py` (`make fit`): the feature weights and intercept, the head-noun
 table (WordNet classes, looked up at fit time) and the abstention threshold, chosen on the
-training folds for a stated precision (the rule is in the file). A candidate's `score` is its
-fitted log-odds of being the answer; `confidence` is that probability.
+training folds for a stated precision (the rule is in the file). Among the features are the
+span model's scores (`span_model.py`, fine-tuned on other years' quizzes) and the rule reader's
+judgement of each sentence, when the file says it was fitted with them. A candidate's `score` is
+its fitted log-odds of being the answer; `confidence` is that probability.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,15 +25,17 @@ from byline.pipeline.extract import key
 from byline.pipeline.nlp import parse
 from byline.pipeline.paramfile import read_params
 from byline.pipeline.question import Question
-from byline.pipeline.read import entity_keys, keys_of
+from byline.pipeline.read import Reader, RuleReader, entity_keys, keys_of
 from byline.pipeline.spans import SpanCandidate, candidates
 from byline.types import Candidate, Span
 
 if TYPE_CHECKING:
     from byline.index.store import IndexStore
+    from byline.pipeline.span_model import SentenceSpans, SpanModel
 
 log = logging.getLogger(__name__)
-PARAMS = "reader-v2.json"
+PARAMS = "reader-v3.json"
+SPAN_SCALE = 10.0  # span model scores are logit sums in about -20..20; features stay near -2..2
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",
     "DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "CARDINAL", "ORDINAL",
@@ -62,6 +66,8 @@ class ReaderParams:
     heads: HeadTable
     threshold: float  # probability under which the reader abstains
     raw: Mapping[str, Any]  # the whole file, for what it records about the fit
+    span_model: str = ""  # version of the span model whose scores the weights read ("": none)
+    rule_reader: bool = False  # the weights read the rule reader's judgement of each sentence
 
     @classmethod
     def load(cls, path: Path | None = None) -> ReaderParams:
@@ -71,7 +77,8 @@ class ReaderParams:
             return cls(
                 version=data["version"], weights=data["weights"], intercept=float(data["intercept"]),
                 heads=HeadTable.from_json(data["heads"]), threshold=float(data["threshold"]["probability"]),
-                raw=data,
+                raw=data, span_model=str((data.get("span_model") or {}).get("version", "")),
+                rule_reader=bool(data.get("rule_reader", False)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"reader parameter file {path or PARAMS} is incomplete ({exc}) — rerun `make fit`") from None
@@ -151,14 +158,21 @@ class Scored:
     score: float = 0.0
 
 
-def featurise(at: AnswerType, evidence: list[Evidence], docs: list[Any], heads: HeadTable) -> list[list[Scored]]:
-    """Return, per sentence, its candidate spans with their features (scores not yet filled)."""
+def featurise(
+    at: AnswerType, evidence: list[Evidence], docs: list[Any], heads: HeadTable,
+    reads: list[SentenceSpans] | None = None,
+) -> list[list[Scored]]:
+    """Return, per sentence, its candidate spans with their features (scores not yet filled); with
+    the span model's `reads`, its best span in each sentence is a candidate too (kind MODEL)."""
     normed = [" " + " ".join(doc.text.lower().split()) + " " for doc in docs]
     out: list[list[Scored]] = []
-    for ev, doc in zip(evidence, docs, strict=True):
+    for i, (ev, doc) in enumerate(zip(evidence, docs, strict=True)):
         shared = sentence_features(ev)
         here: list[Scored] = []
-        for sp in candidates(doc):
+        found = candidates(doc)
+        if reads is not None:
+            found += model_candidates(doc, reads[i], {(c.start, c.end) for c in found})
+        for sp in found:
             key = " " + " ".join(sp.text.lower().split()) + " "
             support = [k for k, t in enumerate(normed) if key in t]
             f = span_features(at, doc, sp, heads)
@@ -167,7 +181,53 @@ def featurise(at: AnswerType, evidence: list[Evidence], docs: list[Any], heads: 
             f["n_articles"] = math.log1p(len({evidence[k].article_id for k in support}))
             here.append(Scored(sp, f))
         out.append(here)
+    if reads is not None:
+        add_span_scores(out, docs, reads)
     return out
+
+
+def model_candidates(doc: Any, read: SentenceSpans, seen: set[tuple[int, int]]) -> list[SpanCandidate]:
+    """Return the span model's best span in the sentence as a candidate, unless spaCy offered it."""
+    score, a, b = read.best()
+    span = doc.char_span(a, b, alignment_mode="expand") if math.isfinite(score) else None
+    if span is None or (span.start, span.end) in seen or not span.text.strip():
+        return []
+    return [SpanCandidate(span.start, span.end, span.text, "MODEL")]
+
+
+def add_span_scores(spans: list[list[Scored]], docs: list[Any], reads: list[SentenceSpans]) -> None:
+    """Add the span model's view of each candidate: its score, and how far it is from the best span
+    of its sentence and of all the sentences read."""
+    tops = [r.best()[0] for r in reads]
+    best_all = max(tops, default=-math.inf)
+    for here, doc, read, top in zip(spans, docs, reads, tops, strict=True):
+        for s in here:
+            a, b = s.span.char_offsets(doc)
+            v = read.covering(a, b)
+            v = -20.0 if v is None else max(-20.0, min(20.0, v))
+            s.features["nn_rel"] = v / SPAN_SCALE
+            s.features["nn_gap_sent"] = (v - top) / SPAN_SCALE if math.isfinite(top) else -4.0
+            s.features["nn_gap_all"] = (v - best_all) / SPAN_SCALE if math.isfinite(best_all) else -4.0
+            s.features["nn_best_sent"] = float(v >= top - 1e-6)
+            s.features["nn_best_all"] = float(v >= best_all - 1e-6)
+
+
+def add_rule_scores(spans: list[list[Scored]], question: Question, candidates: list[Candidate], rule: Reader) -> None:
+    """Add the rule reader's judgement of each sentence: its score, and whether a candidate is the
+    span it picked (in the sentence it ranks first)."""
+    judged = [replace(c) for c in candidates]  # the rule reader writes into what it reads
+    best = rule.run(question, list(judged))[:1]
+    for here, c in zip(spans, judged, strict=True):
+        picked = " ".join(c.span.text.lower().split()) if c.span is not None else None
+        words = set(picked.split()) if picked else set()
+        for s in here:
+            mine = " ".join(s.span.text.lower().split())
+            same = picked is not None and mine == picked
+            s.features["rule_score"] = c.score
+            s.features["rule_span"] = float(same)
+            s.features["rule_overlap"] = 2 * len(words & set(mine.split())) / (len(words) + len(mine.split())) if words else 0.0
+            s.features["rule_best"] = float(same and bool(best) and best[0] is c)
+            s.features["rule_role"] = c.span.role if same and c.span is not None else 0.0
 
 
 def evidence_of(candidates: list[Candidate]) -> list[Evidence]:
@@ -187,15 +247,36 @@ def evidence_of(candidates: list[Candidate]) -> list[Evidence]:
 class FittedReader:
     """Pipeline step (a `Reader`): each ranked sentence's best span by fitted log-odds.
 
+    Beside spaCy's candidates it reads, when its parameters were fitted with them, the span
+    model's scores (`span_model`) and the rule reader's judgement of each sentence (`rule`).
+
     `abstain_below` is the log-odds of the parameter file's threshold probability; like the rule
     reader, a sentence whose article lacks a name the question asks about is marked `missing`.
     """
 
-    def __init__(self, store: IndexStore, params: ReaderParams | None = None) -> None:
+    def __init__(
+        self, store: IndexStore, params: ReaderParams | None = None, span_model: SpanModel | None = None,
+        rule: Reader | None = None,
+    ) -> None:
         self.store = store
         self.params = params or shipped_params()
         p = self.params.threshold
         self.abstain_below = math.log(p / (1 - p))
+        self.span_model = span_model
+        if self.params.span_model and span_model is None:
+            from byline.pipeline.span_model import shipped_span_model
+
+            self.span_model = shipped_span_model()
+        if self.span_model is not None and self.params.span_model != self.span_model.params.version:
+            raise SettingsError(
+                f"reader parameters {self.params.version} were fitted with span model {self.params.span_model or 'none'},"
+                f" not {self.span_model.params.version} — refit them with benchmarks/fit_reader.py"
+            )
+        self.rule = rule
+        if self.params.rule_reader and rule is None:
+            from byline.pipeline.words import WordVectors
+
+            self.rule = RuleReader(store, WordVectors(store.embedder))
 
     def run(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
         """Return the candidates with their best span and its log-odds as score, best first."""
@@ -206,7 +287,11 @@ class FittedReader:
         evidence = evidence_of(candidates)
         wanted = entity_keys(question)
         article_keys: dict[str, set[str]] = {}
-        for cand, doc, spans in zip(candidates, docs, featurise(at, evidence, docs, self.params.heads), strict=True):
+        reads = self.span_model.read(question.text, [c.sentence.text for c in candidates]) if self.span_model else None
+        featured = featurise(at, evidence, docs, self.params.heads, reads)
+        if self.params.rule_reader and self.rule is not None:
+            add_rule_scores(featured, question, candidates, self.rule)
+        for cand, doc, spans in zip(candidates, docs, featured, strict=True):
             for s in spans:
                 s.score = log_odds(self.params.weights, self.params.intercept, s.features)
             best = max(spans, key=lambda s: s.score, default=None)

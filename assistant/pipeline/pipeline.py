@@ -213,8 +213,11 @@ def default_reader(store: IndexStore, settings: Settings, words: WordVectors) ->
     """Return the reader `settings.reader` names: the rule reader or the fitted one."""
     if settings.reader == "fitted":
         from byline.pipeline.fitted import FittedReader, ReaderParams
+        from byline.pipeline.span_model import SpanModel, SpanParams
 
-        return FittedReader(store, ReaderParams.load(settings.reader_params) if settings.reader_params else None)
+        params = ReaderParams.load(settings.reader_params) if settings.reader_params else None
+        span = SpanModel(SpanParams.load(settings.span_params)) if settings.span_params else None
+        return FittedReader(store, params, span, RuleReader(store, words, abstain_below=settings.abstain_below))
     return RuleReader(store, words, abstain_below=settings.abstain_below)
 
 

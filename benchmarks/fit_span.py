@@ -1,0 +1,207 @@
+"""Fine-tune the span model: MiniLM's top layers and a start/end head, on news-quiz questions.
+
+usage: python benchmarks/fit_span.py [--rtqa /work/rtqa] [--years 2023 2024 2025]
+                                     [--out assistant/pipeline/params/span-v1]
+
+Distant supervision from RealTime QA: each question is paired with sentences that hold one of
+its answer strings (from the quiz's own explanation, and the corpus sentences BM25 ranks highest
+for the question, published no later than the quiz date) and with the best-ranked sentences that
+hold none (where the right reply is the null span at [CLS], as in SQuAD 2.0). The packaged
+all-MiniLM-L6-v2 is the base: its embeddings and bottom layers stay frozen, so the shipped file
+holds only the top `--layers` layers and the head (half precision), and the product rebuilds
+the model from the package it already has (`byline.pipeline.span_model`).
+
+rtqa-2022 is left out by default: it is where the reader that reads this model's scores is
+fitted and judged out of fold (`fit_reader.py`), so the span model never sees those questions.
+Rerunning with the same data and arguments on the same machine writes the same file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import math
+import os
+import pickle
+import random
+import re
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+SEED = 13
+log = logging.getLogger("fit_span")
+
+
+def examples(rtqa: Path, years: list[int], *, per_question: tuple[int, int, int] = (2, 3, 4)) -> list[dict[str, Any]]:
+    """Return (question, sentence, answer character span or None) training pairs."""
+    import bm25s
+
+    from byline.index.sentences import split_sentences
+
+    explained, found, negatives = per_question
+    out: list[dict[str, Any]] = []
+    for year in years:
+        qs = [json.loads(line) for line in (rtqa / f"rtqa-{year}" / "questions.jsonl").open(encoding="utf-8")]
+        texts, published = [], []
+        for line in (rtqa / f"rtqa-{year}" / "corpus.jsonl").open(encoding="utf-8"):
+            a = json.loads(line)
+            for s in split_sentences(a["id"], a["text"]):
+                if 30 < len(s.text) < 600:
+                    texts.append(s.text)
+                    published.append(a.get("published") or "")
+        log.info("rtqa-%d: %d questions, %d corpus sentences", year, len(qs), len(texts))
+        bm = bm25s.BM25()
+        bm.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
+        ranked, _ = bm.retrieve(bm25s.tokenize([q["question"] for q in qs], stopwords="en", show_progress=False),
+                                k=60, show_progress=False)
+        for q, hits in zip(qs, ranked, strict=True):
+            answers = [a for a in q["answers"] if a.strip()]
+            if not answers:
+                continue
+            pos: list[tuple[str, tuple[int, int], str]] = []
+            neg: list[str] = []
+            for s in split_sentences("explanation", q.get("explanation") or ""):
+                where = _find(s.text, answers)
+                if where and len(pos) < explained:
+                    pos.append((s.text, where, "explanation"))
+            for j in hits:
+                if published[j] and q.get("date") and published[j] > q["date"]:
+                    continue
+                where = _find(texts[j], answers)
+                if where:
+                    if sum(1 for p in pos if p[2] == "corpus") < found:
+                        pos.append((texts[j], where, "corpus"))
+                elif len(neg) < negatives:
+                    neg.append(texts[j])
+            out += [{"question": q["question"], "context": t, "span": w, "source": src} for t, w, src in pos]
+            out += [{"question": q["question"], "context": t, "span": None, "source": "none"} for t in neg]
+    return out
+
+
+def _find(text: str, answers: list[str]) -> tuple[int, int] | None:
+    low = text.lower()
+    for a in answers:
+        m = re.search(r"(?<!\w)" + re.escape(a.lower()) + r"(?!\w)", low)
+        if m:
+            return m.start(), m.end()
+    return None
+
+
+def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, batch: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the trained top layers and head (tensors by BertModel name) and the run's facts."""
+    import torch
+
+    from byline.index.embed import resolve_model
+    from byline.pipeline.span_model import PairEncoder, SpanShape, build_torch_model
+
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    data = list(data)
+    rng.shuffle(data)
+    shape = SpanShape()
+    base = resolve_model(shape.base)
+    encoder = PairEncoder(base, shape)
+    enc = encoder.encode([d["question"] for d in data], [d["context"] for d in data])
+    starts, ends = [], []
+    for e, d in zip(enc, data, strict=True):
+        s, t = _token_span(e, d["span"]) if d["span"] else (0, 0)
+        starts.append(s)
+        ends.append(t)
+    kept = sum(1 for s in starts if s)
+    model = build_torch_model(base, None)
+    top = range(model.bert.config.num_hidden_layers - layers, model.bert.config.num_hidden_layers)
+    for name, p in model.bert.named_parameters():
+        p.requires_grad = any(name.startswith(f"encoder.layer.{k}.") for k in top)
+    params = [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
+    total = int(math.ceil(len(data) / batch) * epochs)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: min(1.0, s / 100) * max(0.0, 1 - s / total))
+    model.train()
+    step, started = 0, time.time()
+    order = list(range(len(data)))
+    while step < total:
+        rng.shuffle(order)
+        batches = []
+        for i in range(0, len(order), batch * 50):  # similar lengths together, for speed
+            block = sorted(order[i : i + batch * 50], key=lambda k: len(enc[k].ids))
+            batches += [block[j : j + batch] for j in range(0, len(block), batch)]
+        rng.shuffle(batches)
+        for b in batches[: total - step]:
+            inputs = encoder.arrays([enc[k] for k in b])
+            logits = model(*(torch.from_numpy(inputs[n]) for n in ("input_ids", "attention_mask", "token_type_ids")))
+            loss = (torch.nn.functional.cross_entropy(logits[..., 0], torch.tensor([starts[k] for k in b]))
+                    + torch.nn.functional.cross_entropy(logits[..., 1], torch.tensor([ends[k] for k in b]))) / 2
+            loss.backward()
+            opt.step()
+            sched.step()
+            opt.zero_grad()
+            step += 1
+            if step % 100 == 0:
+                log.info("step %d of %d, loss %.3f, %.0f s", step, total, loss.item(), time.time() - started)
+    state = {k: v.detach().half().contiguous() for k, v in model.bert.state_dict().items()
+             if any(k.startswith(f"encoder.layer.{j}.") for j in top)}
+    state |= {f"head.{k}": v.detach().half().contiguous() for k, v in model.head.state_dict().items()}
+    facts = {"pairs": len(data), "with_answer": sum(1 for d in data if d["span"]), "answer_tokens_found": kept,
+             "steps": total, "seconds": round(time.time() - started)}
+    return state, facts
+
+
+def _token_span(enc: Any, span: tuple[int, int]) -> tuple[int, int]:
+    """Return the first and last context token of a character span (0, 0 if it was cut off)."""
+    a, b = span
+    toks = [t for t, (sid, (x, y)) in enumerate(zip(enc.sequence_ids, enc.offsets, strict=True)) if sid == 1 and y > a and x < b]
+    return (toks[0], toks[-1]) if toks else (0, 0)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
+    ap.add_argument("--years", type=int, nargs="+", default=[2023, 2024, 2025])
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "span-v1",
+                    help="writes OUT.safetensors and OUT.json")
+    ap.add_argument("--layers", type=int, default=3, help="top layers to fine-tune (the rest stay as packaged)")
+    ap.add_argument("--epochs", type=float, default=3.0)
+    ap.add_argument("--lr", type=float, default=1e-4)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--pairs", type=Path, default=None,
+                    help="keep the training pairs here for the next run (a pickle holding article text: keep it out of the repository)")
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    import torch
+    from safetensors.torch import save_file
+
+    from byline.pipeline.span_model import SpanShape
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    if args.pairs and args.pairs.exists():
+        data = pickle.loads(args.pairs.read_bytes())
+    else:
+        data = examples(args.rtqa, args.years)
+        if args.pairs:
+            args.pairs.write_bytes(pickle.dumps(data))
+    log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
+    state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    weights = args.out.with_suffix(".safetensors")
+    save_file(state, str(weights))
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    shape = SpanShape()
+    meta = {
+        "version": args.out.name, "base": shape.base, "layers": sorted({int(k.split(".")[2]) for k in state if k.startswith("encoder.")}),
+        "max_tokens": shape.max_tokens, "question_tokens": shape.question_tokens, "answer_tokens": shape.answer_tokens,
+        "weights": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,
+                "epochs": args.epochs, "lr": args.lr, "batch": args.batch, "layers_trained": args.layers} | facts,
+    }
+    args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
+    log.info("wrote %s (%.1f MB) and %s", weights, weights.stat().st_size / 1e6, args.out.with_suffix(".json"))
+
+
+if __name__ == "__main__":
+    main()

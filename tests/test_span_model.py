@@ -1,0 +1,97 @@
+"""The span model: its shipped file, its ONNX export in the cache, and the spans it finds."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from byline.index.errors import SettingsError
+from byline.pipeline.fitted import ReaderParams
+from byline.pipeline.span_model import SpanModel, SpanParams, build_torch_model
+
+PARAMS_DIR = Path(__file__).resolve().parents[1] / "assistant" / "pipeline" / "params"
+QUESTION = "Who heads the Ukrainian side at the talks?"
+ANSWERING = "He said the Ukrainian side would be headed by defence minister Rustem Umerov."
+SILENT = "The weather in Istanbul was warm and dry on Thursday afternoon."
+
+
+@pytest.fixture(scope="module")
+def model() -> SpanModel:
+    return SpanModel(SpanParams.load())
+
+
+@pytest.fixture
+def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("BYLINE_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def test_shipped_file_matches_its_recorded_sha_and_the_reader_that_reads_it() -> None:
+    params = SpanParams.load()
+    params.verify()
+    raw = json.loads((PARAMS_DIR / "span-v1.json").read_text(encoding="utf-8"))
+    assert params.version == raw["version"] == "span-v1"
+    assert 2022 not in raw["fit"]["years"]  # the reader that reads it is fitted and judged on 2022
+    assert ReaderParams.load().span_model == params.version
+    assert params.weights.stat().st_size + (PARAMS_DIR / "reader-v3.json").stat().st_size < 30_000_000
+
+
+def test_span_model_picks_the_name_the_sentence_gives_and_prefers_it_to_a_silent_sentence(model: SpanModel) -> None:
+    answering, silent = model.read(QUESTION, [ANSWERING, SILENT])
+    score, start, end = answering.best()
+    assert "Umerov" in ANSWERING[start:end]
+    assert score > silent.best()[0]
+    assert answering.covering(start, end) == pytest.approx(score, abs=1e-4)
+    assert answering.covering(ANSWERING.index("Rustem"), ANSWERING.index(".")) < score
+
+
+def test_a_question_longer_than_the_model_keeps_its_end(model: SpanModel) -> None:
+    preamble = "Officials met again this week after months of delay and many rounds of talks. " * 30
+    (long,) = model.read(preamble + QUESTION, [ANSWERING])
+    (short,) = model.read(QUESTION, [ANSWERING])
+    assert long.best()[1:] == short.best()[1:]
+
+
+def test_onnx_export_gives_the_torch_logits_and_is_made_once(own_cache: Path) -> None:
+    import torch
+
+    first = SpanModel(SpanParams.load())
+    folder = first.folder()
+    assert (folder / "model.onnx").is_file() and folder.parent.parent == own_cache
+    made = (folder / "model.onnx").stat().st_mtime_ns
+    assert SpanModel(SpanParams.load()).folder() == folder
+    assert (folder / "model.onnx").stat().st_mtime_ns == made
+
+    inputs = first.encoder.arrays(first.encoder.encode([QUESTION], [ANSWERING]))
+    tensors = [torch.from_numpy(inputs[n]) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    with torch.no_grad():
+        expected = build_torch_model(first.base, first.params.weights)(*tensors).numpy()[0]
+    (got,) = first.read(QUESTION, [ANSWERING])
+    inside = np.isfinite(got.start)
+    assert np.abs(got.start[inside] - expected[inside, 0]).max() < 1e-2
+
+
+def test_a_broken_export_is_replaced(own_cache: Path) -> None:
+    folder = SpanModel(SpanParams.load()).folder()
+    (folder / "model.onnx").write_bytes(b"not a model")
+    again = SpanModel(SpanParams.load())
+    score, start, end = again.read(QUESTION, [ANSWERING])[0].best()
+    assert "Umerov" in ANSWERING[start:end]
+
+
+def test_weights_that_do_not_match_their_record_are_refused(own_cache: Path, tmp_path: Path) -> None:
+    for name in ("span-v1.json", "span-v1.safetensors"):
+        shutil.copy(PARAMS_DIR / name, tmp_path / name)
+    with (tmp_path / "span-v1.safetensors").open("r+b") as f:
+        f.seek(os.path.getsize(tmp_path / "span-v1.safetensors") - 8)
+        f.write(b"\x00" * 8)
+    with pytest.raises(SettingsError, match="sha256"):
+        SpanModel(SpanParams.load(tmp_path / "span-v1.json"))
+    (tmp_path / "span-v1.safetensors").unlink()
+    with pytest.raises(SettingsError, match="missing"):
+        SpanParams.load(tmp_path / "span-v1.json")
