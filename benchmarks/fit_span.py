@@ -95,12 +95,13 @@ def _find(text: str, answers: list[str]) -> tuple[int, int] | None:
 
 def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, batch: int) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the trained top layers and head (tensors by BertModel name) and the run's facts."""
+    import numpy as np
     import torch
 
     from byline.index.embed import resolve_model
-    from byline.pipeline.span_model import PairEncoder, SpanShape, build_torch_model
+    from byline.pipeline.span_model import PairEncoder, SpanShape, build_torch_model, token_range
 
-    torch.manual_seed(SEED)
+    torch.manual_seed(SEED)  # also the head's initial weights
     rng = random.Random(SEED)
     data = list(data)
     rng.shuffle(data)
@@ -110,7 +111,8 @@ def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, 
     enc = encoder.encode([d["question"] for d in data], [d["context"] for d in data])
     starts, ends = [], []
     for e, d in zip(enc, data, strict=True):
-        s, t = _token_span(e, d["span"]) if d["span"] else (0, 0)
+        found = token_range(np.asarray(e.offsets), np.asarray(e.sequence_ids) == 1, *d["span"]) if d["span"] else None
+        s, t = found or (0, 0)
         starts.append(s)
         ends.append(t)
     kept = sum(1 for s in starts if s)
@@ -150,13 +152,6 @@ def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, 
     facts = {"pairs": len(data), "with_answer": sum(1 for d in data if d["span"]), "answer_tokens_found": kept,
              "steps": total, "seconds": round(time.time() - started)}
     return state, facts
-
-
-def _token_span(enc: Any, span: tuple[int, int]) -> tuple[int, int]:
-    """Return the first and last context token of a character span (0, 0 if it was cut off)."""
-    a, b = span
-    toks = [t for t, (sid, (x, y)) in enumerate(zip(enc.sequence_ids, enc.offsets, strict=True)) if sid == 1 and y > a and x < b]
-    return (toks[0], toks[-1]) if toks else (0, 0)
 
 
 def main() -> None:

@@ -109,10 +109,16 @@ class SentenceSpans:
 
     def covering(self, a: int, b: int) -> float | None:
         """Return the score of the span from the token holding character `a` to the one ending at `b`."""
-        inside = np.nonzero((self.offsets[:, 1] > a) & (self.offsets[:, 0] < b) & np.isfinite(self.start))[0]
-        if len(inside) == 0:
+        tokens = token_range(self.offsets, np.isfinite(self.start), a, b)
+        if tokens is None:
             return None
-        return float(self.start[inside[0]] + self.end[inside[-1]] - self.null)
+        return float(self.start[tokens[0]] + self.end[tokens[1]] - self.null)
+
+
+def token_range(offsets: NDArray[np.int64], context: NDArray[np.bool_], a: int, b: int) -> tuple[int, int] | None:
+    """Return the first and last sentence token overlapping characters a..b (None if none does)."""
+    inside = np.nonzero((offsets[:, 1] > a) & (offsets[:, 0] < b) & context)[0]
+    return (int(inside[0]), int(inside[-1])) if len(inside) else None
 
 
 class PairEncoder:
@@ -169,7 +175,6 @@ def build_torch_model(base_path: str, weights: Path | None) -> Any:
             hidden = self.bert(input_ids=ids, attention_mask=mask, token_type_ids=types).last_hidden_state
             return self.head(hidden).masked_fill(mask.unsqueeze(-1) == 0, -1e4)
 
-    torch.manual_seed(13)  # the head's initial weights, when training starts from nothing
     model = SpanNet()
     if weights is not None:
         from safetensors.torch import load_file
