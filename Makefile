@@ -61,7 +61,7 @@ bench: install
 # Refit the span model (rtqa-2023..2025, ~30 min), the retrieval fusion and the fitted reader
 # (rtqa-2022) from the RealTime QA dev sets (RTQA=folder
 # holding rtqa-2022/..., RTQA_INDEX=a Byline index of rtqa-2022/corpus.jsonl, ~1 h to build);
-# the reader needs WordNet at /usr/share/wordnet (apt-get install wordnet-base).
+# the reader needs WordNet at /usr/share/wordnet (apt-get install wordnet-base wordnet-sense-index).
 RTQA ?= /work/rtqa
 RTQA_INDEX ?= /work/rtqa-index/rtqa-2022
 fit: install

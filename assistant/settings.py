@@ -89,8 +89,8 @@ class Settings(BaseSettings):
         description=(
             "Which reader picks the answer span: rule (hand-set weights, tuned on the dev sets) or"
             " fitted (logistic regression fitted on RealTime QA quizzes over spaCy's candidates and the span"
-            " model's scores, pipeline/params/reader-v3.json; confidence is its probability, abstain_below"
-            " does not apply to it)."
+            " model's scores, pipeline/params/reader-v4.json; confidence is its probability that the answer is"
+            " right, and a fitted answerability gate decides whether to answer: abstain_below does not apply to it)."
         ),
     )
     reader_params: Path | None = Field(
@@ -104,7 +104,7 @@ class Settings(BaseSettings):
         None,
         description=(
             "A span model file (.json beside its .safetensors) written by benchmarks/fit_span.py, used by"
-            " the fitted reader instead of the shipped params/span-v1.json."
+            " the fitted reader instead of the shipped params/span-v2.json."
         ),
     )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")

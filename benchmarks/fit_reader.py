@@ -2,10 +2,10 @@
 
 usage: python benchmarks/fit_reader.py [--rtqa /work/rtqa] [--years 2022] [--weeks all|even|odd]
                                        [--index RTQA_INDEX --in-corpus --fusion-folds DIR]
-                                       [--out assistant/pipeline/params/reader-v3.json] [--span-model JSON | --no-span-model]
+                                       [--out assistant/pipeline/params/reader-v4.json] [--span-model JSON | --no-span-model]
                                        [--report docs/fit-reader.md] [--wordnet /usr/share/wordnet]
 
-With `--index` (what `make fit` runs, and what reader-v3 was fitted with) each question is asked
+With `--index` (what `make fit` runs, and what reader-v4 was fitted with) each question is asked
 as the product asks it: the retriever (each fold's fusion, from `fit_retrieval.py --fold-dir`)
 and `SentenceRanker` find its top 8 sentences in the whole index, as of the question's date;
 `--in-corpus` adds the questions without a gold article whose answer occurs in the corpus, and
@@ -21,8 +21,8 @@ rule reader on the same sentences; the abstention threshold is the lowest top-an
 at which the out-of-fold answers reach the target precision. The shipped model is then fitted on
 all chosen questions.
 
-WordNet is needed here only (its classes are shipped in the file): `apt-get install wordnet-base`
-puts it in /usr/share/wordnet, read directly by nltk's WordNetCorpusReader (`--wordnet`); an
+WordNet is needed here only (its classes are shipped in the file): `apt-get install wordnet-base
+wordnet-sense-index` puts it in /usr/share/wordnet (nltk reads `index.sense` when it opens WordNet), read directly by nltk's WordNetCorpusReader (`--wordnet`); an
 nltk_data folder with corpora/wordnet works too (`--wordnet DIR/corpora/wordnet`).
 `--weeks even|odd` fits on half the weeks (by sorted week index), to judge the product on the
 other half with `byline eval`. Rerunning with the same data and arguments writes the same file.
@@ -55,6 +55,8 @@ C = 0.3  # L2 strength, phase 1's choice on 2022 (0.1 / 1.0 were within 0.01 F1)
 TARGET_PRECISION = 0.7
 WEIGHT_POWER = 4  # a right span's weight is its F1 to this power; on these folds 0 gave F1 0.321, 2 0.335, 4 0.351
 MIN_ANSWERED = 10  # a threshold must leave at least this many answered questions to count
+GATE_C = 1.0  # L2 strength of the answerability gate (11 features, ~600 questions)
+MAX_FALSE_ABSTENTION = 0.15  # the gate's threshold leaves at most this share of answerable questions unanswered
 log = logging.getLogger("fit_reader")
 
 
@@ -78,6 +80,7 @@ class Example:
     date: str = ""
     answer_removed: bool = False  # asked without its gold articles and every article holding an answer (--index mode)
     candidates: list[Any] = field(default_factory=list)  # byline.types.Candidate (--index mode)
+    missing: list[int] = field(default_factory=list)  # per sentence: names of the question its article lacks
 
 
 def questions(rtqa: Path, years: list[int], in_corpus: bool = False) -> list[Example]:
@@ -223,12 +226,13 @@ def nltk_data(path: Path) -> Path:
     return root
 
 
-def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, rule: Any = None) -> Any:
+def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, rule: Any = None, store: Any = None) -> Any:
     """Parse the kept sentences, build the head table, and fill every example's spans and labels
-    (with the span model's scores and the rule reader's judgement among the features when given)."""
+    (with the span model's scores and the rule reader's judgement among the features when given,
+    and with `store` which of the question's names each sentence's article lacks)."""
     from byline.evaluation.metrics import token_f1
     from byline.pipeline.answer_type import HeadTable, answer_type, head_noun
-    from byline.pipeline.fitted import add_rule_scores
+    from byline.pipeline.fitted import add_rule_scores, missing_names
     from byline.pipeline.fitted import featurise as spans_of
     from byline.pipeline.nlp import parse
     from byline.pipeline.question import analyse
@@ -247,6 +251,8 @@ def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, ru
         ex.spans = spans_of(at, ex.evidence, docs, heads, reads) if docs else []
         if rule is not None and docs:
             add_rule_scores(ex.spans, analyse(ex.text), candidates_of(ex), rule)
+        if store is not None:
+            ex.missing = missing_names(store, analyse(ex.text), ex.sentences)
         ex.f1s = [np.array([token_f1(s.span.text, list(ex.answers)) for s in ss]) for ss in ex.spans]
         ex.labels = [(f >= 0.5).astype(int) for f in ex.f1s]
     return heads
@@ -290,12 +296,15 @@ def folds(examples: list[Example]) -> dict[str, int]:
     return week_folds((ex.week for ex in examples), FOLDS)
 
 
-def out_of_fold(examples: list[Example]) -> list[dict[str, Any]]:
-    """Return per question the out-of-fold top answer, its probability and F1."""
+def out_of_fold(examples: list[Example]) -> tuple[list[dict[str, Any]], list[dict[str, float]]]:
+    """Return per question the out-of-fold top answer, its probability and F1, and the gate's
+    features of what the out-of-fold reader made of its sentences."""
     from byline.evaluation.metrics import token_f1
+    from byline.pipeline.fitted import answerable_features
 
     fold_of = folds(examples)
     rows: list[dict[str, Any]] = [{} for _ in examples]
+    gate: list[dict[str, float]] = [{} for _ in examples]
     for f in range(FOLDS):
         train = [ex for ex in examples if fold_of[ex.week] != f and ex.spans]
         weights, intercept = as_weights(*fit(train))
@@ -305,7 +314,57 @@ def out_of_fold(examples: list[Example]) -> list[dict[str, Any]]:
                 oracle = max((token_f1(s.span.text, list(ex.answers)) for ss in ex.spans for s in ss), default=0.0)
                 rows[i] = {"id": ex.id, "week": ex.week, "fold": f, "type": qtype(ex.text), "answer": text, "p": p,
                            "f1": token_f1(text, list(ex.answers)), "oracle": oracle}
-    return rows
+                gate[i] = answerable_features(sentence_readings(ex, weights, intercept))
+    return rows, gate
+
+
+def sentence_readings(ex: Example, weights: dict[str, float], intercept: float) -> list[Any]:
+    """Return what a reader with these weights makes of each kept sentence, as the gate sees it."""
+    from byline.pipeline.fitted import Reading, log_odds
+
+    out = []
+    for i, ss in enumerate(ex.spans):
+        scored = [(log_odds(weights, intercept, s.features), s.span.text) for s in ss]
+        score, text = max(scored, default=(-math.inf, ""))
+        ev = ex.evidence[i]
+        out.append(Reading(score, " ".join(text.lower().split()), ev.dense, ev.lexical, ev.article_p,
+                           ex.missing[i] if ex.missing else 0))
+    return sorted(out, key=lambda r: r.score, reverse=True)
+
+
+def fit_gate(feats: list[dict[str, float]], answerable: list[bool]) -> tuple[dict[str, float], float]:
+    """Return the answerability gate's weights and intercept (logistic regression)."""
+    from sklearn.feature_extraction import DictVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    dv = DictVectorizer(sparse=False, sort=True)
+    model = LogisticRegression(C=GATE_C, max_iter=5000, random_state=SEED).fit(dv.fit_transform(feats), np.asarray(answerable, dtype=int))
+    return as_weights(dv, model)
+
+
+def gate_out_of_fold(examples: list[Example], feats: list[dict[str, float]]) -> list[float]:
+    """Return each question's out-of-fold probability under a gate fitted on the other folds."""
+    from byline.pipeline.fitted import log_odds
+
+    fold_of = folds(examples)
+    out = [0.0] * len(examples)
+    for f in range(FOLDS):
+        train = [i for i, ex in enumerate(examples) if fold_of[ex.week] != f and ex.spans]
+        weights, intercept = fit_gate([feats[i] for i in train], [not examples[i].answer_removed for i in train])
+        for i, ex in enumerate(examples):
+            if fold_of[ex.week] == f:
+                out[i] = 1 / (1 + math.exp(-log_odds(weights, intercept, feats[i])))
+    return out
+
+
+def choose_gate_threshold(ps: list[float], answerable: list[bool], max_false: float) -> float:
+    """Return the highest gate probability t at which at most `max_false` of the answerable
+    questions fall under t (and would be abstained on)."""
+    kept = sorted(p for p, a in zip(ps, answerable, strict=True) if a)
+    if not kept:
+        return 0.5
+    k = int(math.floor(max_false * len(kept)))
+    return math.floor(kept[min(k, len(kept) - 1)] * 1000) / 1000
 
 
 def make_rule_reader(texts: dict[str, tuple[str, str]], store: Any = None) -> Any:
@@ -349,7 +408,7 @@ def rule_reader(examples: list[Example], reader: Any) -> list[dict[str, Any]]:
         ranked = reader.run(analyse(ex.text), cands) if cands else []
         best = ranked[0] if ranked else None
         text = (best.span.text if best.span else best.sentence.text) if best else ""
-        answered = bool(best) and best.score >= reader.abstain_below and not best.missing
+        answered = bool(ranked) and not reader.abstains(ranked)
         rows.append({"id": ex.id, "answer": text, "f1": token_f1(text, list(ex.answers)), "answered": answered})
     return rows
 
@@ -374,7 +433,8 @@ def choose_threshold(ps: list[float], right: list[bool], target: float = TARGET_
     return 0.999
 
 
-def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: float, target: float) -> tuple[str, dict[str, Any]]:
+def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: float, target: float,
+           max_false: float = MAX_FALSE_ABSTENTION) -> tuple[str, dict[str, Any]]:
     """Return the Markdown report and the summary figures recorded in the parameter file."""
     by_id = {r["id"]: r for r in rule}
     rows = [r for r in every if not r.get("answer_removed") and r.get("gold", True)]
@@ -441,7 +501,45 @@ def report(every: list[dict[str, Any]], rule: list[dict[str, Any]], threshold: f
               + (f", abstains on {summary['threshold_chosen_on_other_folds_abstains_answer_removed']:.0%} of the questions "
                  "asked without any article holding their answer" if removed else ""),
               f"rule reader at its threshold 0.7: answers {summary['rule_reader_answers']:.0%}, precision {summary['rule_reader_precision']}"]
+    if removed and "gate_p" in every[0]:
+        text, summary["answerable_gate"] = gate_report(every, max_false)
+        lines += ["", text]
     return "\n".join(lines) + "\n", summary
+
+
+def gate_report(every: list[dict[str, Any]], max_false: float) -> tuple[str, dict[str, Any]]:
+    """Return the answerability gate's held-out figures: each fold's threshold chosen on the other
+    folds' out-of-fold gate probabilities (at most `max_false` of their answerable questions under it)."""
+    out: dict[str, Any] = {}
+    lines = [f"answerability gate (answers when its probability ≥ a threshold chosen on the other folds for false "
+             f"abstention ≤ {max_false}):", "",
+             "| questions | n | F1 (abstaining counts 0) | answers | precision of answers | abstains, answer removed |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for name, gold in (("with a gold article", True), ("answer in the corpus, no gold article", False)):
+        f1s, answered, right, removed = [], [], [], []
+        for f in range(FOLDS):
+            seen = [r for r in every if r["fold"] != f]
+            t = choose_gate_threshold([r["gate_p"] for r in seen], [not r["answer_removed"] for r in seen], max_false)
+            for r in every:
+                if r["fold"] != f or r["gold"] != gold:
+                    continue
+                says = r["gate_p"] >= t
+                if r["answer_removed"]:
+                    removed.append(not says)
+                else:
+                    answered.append(says)
+                    f1s.append(r["f1"] if says else 0.0)
+                    if says:
+                        right.append(r["f1"] >= 0.5)
+        if not f1s:
+            continue
+        row = {"questions": len(f1s), "f1": round(float(np.mean(f1s)), 4), "answers": round(float(np.mean(answered)), 3),
+               "precision": round(float(np.mean(right)), 3) if right else None,
+               "abstains_answer_removed": round(float(np.mean(removed)), 3) if removed else None}
+        out["gold" if gold else "in_corpus"] = row
+        lines.append(f"| {name} | {row['questions']} | {row['f1']:.3f} | {row['answers']:.0%} | {row['precision']} | "
+                     f"{row['abstains_answer_removed']:.0%} |")
+    return "\n".join(lines), out
 
 
 def sha256(path: Path) -> str:
@@ -449,8 +547,9 @@ def sha256(path: Path) -> str:
 
 
 def params_of(args: Any, train: list[Example], threshold: float, summary: dict[str, Any], heads: Any,
-              span: Any = None) -> dict[str, Any]:
-    """Return the parameter file's content for weights fitted on `train` (`span`: the SpanParams read)."""
+              span: Any = None, gate: tuple[dict[str, float], float, float] | None = None) -> dict[str, Any]:
+    """Return the parameter file's content for weights fitted on `train` (`span`: the SpanParams
+    read; `gate`: the answerability gate's weights, intercept and threshold)."""
     weights, intercept = as_weights(*fit(train))
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     return {
@@ -476,6 +575,15 @@ def params_of(args: Any, train: list[Example], threshold: float, summary: dict[s
             "target_precision": args.target_precision,
         },
         "out_of_fold": summary,
+        "answerable": {
+            "model": f"logistic regression (scikit-learn, L2, C={GATE_C}, seed {SEED}) over byline.pipeline.fitted."
+                     "answerable_features of the out-of-fold reader's readings; label: asked with its articles "
+                     "(not with every article holding its answer removed)",
+            "weights": dict(sorted(gate[0].items())), "intercept": gate[1],
+            "threshold": {"probability": gate[2], "max_false_abstention": args.max_false_abstention,
+                          "rule": f"highest gate probability under which at most {args.max_false_abstention} of the "
+                                  "answerable questions' out-of-fold gate probabilities fall"},
+        } if gate else None,
         "rule_reader": not args.no_rule,
         "span_model": {"version": span.version, "sha256": span.sha256, "fitted_on": span.raw.get("fit", {}).get("years")} if span else None,
         "intercept": intercept,
@@ -489,7 +597,7 @@ def main() -> None:
     ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
     ap.add_argument("--years", type=int, nargs="+", default=[2022])
     ap.add_argument("--weeks", choices=["all", "even", "odd"], default="all")
-    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v3.json",
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v4.json",
                     help="the parameter file to write; its name without .json is its version")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
@@ -503,18 +611,21 @@ def main() -> None:
     ap.add_argument("--in-corpus", action="store_true",
                     help="with --index: also learn from questions without a gold article whose answer is in the corpus")
     ap.add_argument("--target-precision", type=float, default=TARGET_PRECISION,
-                    help="the precision the abstention threshold is chosen for")
+                    help="the precision the confidence threshold is chosen for (abstention's rule when there is no gate)")
+    ap.add_argument("--max-false-abstention", type=float, default=MAX_FALSE_ABSTENTION,
+                    help="the answerability gate's threshold leaves at most this share of answerable questions unanswered")
+    ap.add_argument("--no-gate", action="store_true", help="fit no answerability gate (abstain under the confidence threshold, as reader-v3 did)")
     ap.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"))
     ap.add_argument("--span-model", type=Path, default=None, metavar="JSON",
-                    help="the span model whose scores are features (default: the shipped one, params/span-v1.json)")
+                    help="the span model whose scores are features (default: the shipped one, params/span-v2.json)")
     ap.add_argument("--no-span-model", action="store_true", help="fit without the span model's scores (as reader-v2 was)")
     ap.add_argument("--no-rule", action="store_true", help="fit without the rule reader's judgement (as reader-v2 was)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
-    if not (args.wordnet / "data.noun").exists():
-        sys.exit(f"no WordNet at {args.wordnet}: apt-get install wordnet-base (or --wordnet DIR)")
+    if not all((args.wordnet / f).exists() for f in ("data.noun", "index.sense")):
+        sys.exit(f"no WordNet with its sense index at {args.wordnet}: apt-get install wordnet-base wordnet-sense-index (or --wordnet DIR)")
 
     if args.in_corpus and not args.index:
         sys.exit("--in-corpus needs --index: questions without a gold article are read from the whole index")
@@ -556,21 +667,34 @@ def main() -> None:
             sys.exit(f"span model {span.version} was fitted on {span.raw['fit']['years']}: fit the reader on other years")
         model = SpanModel(span)
     rule = make_rule_reader(texts, store)
-    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule)
-    rows = out_of_fold(examples)
-    for r, ex in zip(rows, examples, strict=True):
+    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule, rule.store)
+    rows, gate_feats = out_of_fold(examples)
+    gating = bool(args.index) and not args.no_gate  # the gate learns from the questions asked without their answer
+    gate_p = gate_out_of_fold(examples, gate_feats) if gating else None
+    for i, (r, ex) in enumerate(zip(rows, examples, strict=True)):
         r["answer_removed"] = ex.answer_removed
         r["gold"] = bool(ex.gold)
+        if gate_p is not None:
+            r["gate_p"] = gate_p[i]
     rule_rows = rule_reader(examples, rule)
     threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows], args.target_precision)
-    text, summary = report(rows, rule_rows, threshold, args.target_precision)
+    text, summary = report(rows, rule_rows, threshold, args.target_precision, args.max_false_abstention)
     print(text)
     if args.report:
         args.report.write_text(text, encoding="utf-8")
     if args.predictions:
         args.predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
-    params = params_of(args, [ex for ex in examples if ex.spans], threshold, summary, heads, span)
+    def gate_of(keep: list[int]) -> tuple[dict[str, float], float, float] | None:
+        """The gate fitted on these questions' out-of-fold readings, its threshold on their gate probabilities."""
+        if gate_p is None:
+            return None
+        keep = [i for i in keep if examples[i].spans]
+        weights, intercept = fit_gate([gate_feats[i] for i in keep], [not examples[i].answer_removed for i in keep])
+        t = choose_gate_threshold([gate_p[i] for i in keep], [not examples[i].answer_removed for i in keep], args.max_false_abstention)
+        return weights, intercept, t
+
+    params = params_of(args, [ex for ex in examples if ex.spans], threshold, summary, heads, span, gate_of(list(range(len(examples)))))
     if args.fold_dir:
         args.fold_dir.mkdir(parents=True, exist_ok=True)
         fold_of = folds(examples)
@@ -579,7 +703,8 @@ def main() -> None:
             seen = [r for r in rows if r["fold"] != f]
             t = choose_threshold([r["p"] for r in seen], [r["f1"] >= 0.5 for r in seen], args.target_precision)
             fold_params = params_of(args, train, t, {"fold": f, "weeks_left_out": sorted(
-                w for w, k in fold_of.items() if k == f)}, heads, span)
+                w for w, k in fold_of.items() if k == f)}, heads, span,
+                gate_of([i for i, ex in enumerate(examples) if fold_of[ex.week] != f]))
             (args.fold_dir / f"reader-fold-{f}.json").write_text(json.dumps(fold_params, ensure_ascii=False), encoding="utf-8")
         log.info("wrote %d fold parameter files to %s", FOLDS, args.fold_dir)
     weights = params["weights"]

@@ -1,7 +1,7 @@
 """Fine-tune the span model: MiniLM's top layers and a start/end head, on news-quiz questions.
 
 usage: python benchmarks/fit_span.py [--rtqa /work/rtqa] [--years 2023 2024 2025]
-                                     [--out assistant/pipeline/params/span-v1]
+                                     [--out assistant/pipeline/params/span-v2]
 
 Distant supervision from RealTime QA: each question is paired with sentences that hold one of
 its answer strings (from the quiz's own explanation, and the corpus sentences BM25 ranks highest
@@ -158,10 +158,10 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
     ap.add_argument("--years", type=int, nargs="+", default=[2023, 2024, 2025])
-    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "span-v1",
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "span-v2",
                     help="writes OUT.safetensors and OUT.json")
-    ap.add_argument("--layers", type=int, default=3, help="top layers to fine-tune (the rest stay as packaged)")
-    ap.add_argument("--epochs", type=float, default=3.0)
+    ap.add_argument("--layers", type=int, default=4, help="top layers to fine-tune (the rest stay as packaged)")
+    ap.add_argument("--epochs", type=float, default=4.0)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=32)
     ap.add_argument("--pairs", type=Path, default=None,

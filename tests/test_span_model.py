@@ -34,11 +34,11 @@ def own_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_shipped_file_matches_its_recorded_sha_and_the_reader_that_reads_it() -> None:
     params = SpanParams.load()
     params.verify()
-    raw = json.loads((PARAMS_DIR / "span-v1.json").read_text(encoding="utf-8"))
-    assert params.version == raw["version"] == "span-v1"
+    raw = json.loads((PARAMS_DIR / "span-v2.json").read_text(encoding="utf-8"))
+    assert params.version == raw["version"] == "span-v2"
     assert 2022 not in raw["fit"]["years"]  # the reader that reads it is fitted and judged on 2022
     assert ReaderParams.load().span_model == params.version
-    assert params.weights.stat().st_size + (PARAMS_DIR / "reader-v3.json").stat().st_size < 30_000_000
+    assert params.weights.stat().st_size + (PARAMS_DIR / "reader-v4.json").stat().st_size < 30_000_000
 
 
 def test_span_model_picks_the_name_the_sentence_gives_and_prefers_it_to_a_silent_sentence(model: SpanModel) -> None:
@@ -85,13 +85,13 @@ def test_a_broken_export_is_replaced(own_cache: Path) -> None:
 
 
 def test_weights_that_do_not_match_their_record_are_refused(own_cache: Path, tmp_path: Path) -> None:
-    for name in ("span-v1.json", "span-v1.safetensors"):
+    for name in ("span-v2.json", "span-v2.safetensors"):
         shutil.copy(PARAMS_DIR / name, tmp_path / name)
-    with (tmp_path / "span-v1.safetensors").open("r+b") as f:
-        f.seek(os.path.getsize(tmp_path / "span-v1.safetensors") - 8)
+    with (tmp_path / "span-v2.safetensors").open("r+b") as f:
+        f.seek(os.path.getsize(tmp_path / "span-v2.safetensors") - 8)
         f.write(b"\x00" * 8)
     with pytest.raises(SettingsError, match="sha256"):
-        SpanModel(SpanParams.load(tmp_path / "span-v1.json"))
-    (tmp_path / "span-v1.safetensors").unlink()
+        SpanModel(SpanParams.load(tmp_path / "span-v2.json"))
+    (tmp_path / "span-v2.safetensors").unlink()
     with pytest.raises(SettingsError, match="missing"):
-        SpanParams.load(tmp_path / "span-v1.json")
+        SpanParams.load(tmp_path / "span-v2.json")

@@ -1,12 +1,18 @@
 """The fitted reader: candidate spans scored by logistic regression weights fitted on news quizzes.
 
-Every number in the scoring path comes from the parameter file `params/reader-v3.json`, written
+Every number in the scoring path comes from the parameter file `params/reader-v4.json`, written
 by `benchmarks/fit_reader.py` (`make fit`): the feature weights and intercept, the head-noun
 table (WordNet classes, looked up at fit time) and the abstention threshold, chosen on the
 training folds for a stated precision (the rule is in the file). Among the features are the
 span model's scores (`span_model.py`, fine-tuned on other years' quizzes) and the rule reader's
 judgement of each sentence, when the file says it was fitted with them. A candidate's `score` is
 its fitted log-odds of being the answer; `confidence` is that probability.
+
+Whether to answer at all is a second, question-level decision when the file has an `answerable`
+gate: a logistic regression over what the reader made of all the ranked sentences (how strong and
+how repeated its best answer is, how strong the others are, whether the question's names occur),
+fitted on questions asked with and without the articles that hold their answer. A right answer
+read with low confidence is still an answer; a question the articles do not answer is not.
 """
 
 from __future__ import annotations
@@ -27,14 +33,14 @@ from byline.pipeline.paramfile import read_params
 from byline.pipeline.question import Question
 from byline.pipeline.read import Reader, RuleReader, entity_keys, keys_of
 from byline.pipeline.spans import SpanCandidate, candidates
-from byline.types import Candidate, Span
+from byline.types import Candidate, Sentence, Span
 
 if TYPE_CHECKING:
     from byline.index.store import IndexStore
     from byline.pipeline.span_model import SentenceSpans, SpanModel
 
 log = logging.getLogger(__name__)
-PARAMS = "reader-v3.json"
+PARAMS = "reader-v4.json"
 SPAN_SCALE = 10.0  # span model scores are logit sums in about -20..20; features stay near -2..2
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",
@@ -68,6 +74,7 @@ class ReaderParams:
     raw: Mapping[str, Any]  # the whole file, for what it records about the fit
     span_model: str = ""  # version of the span model whose scores the weights read ("": none)
     rule_reader: bool = False  # the weights read the rule reader's judgement of each sentence
+    gate: Gate | None = None  # the answerability gate; without it, abstain under `threshold`
 
     @classmethod
     def load(cls, path: Path | None = None) -> ReaderParams:
@@ -79,9 +86,87 @@ class ReaderParams:
                 heads=HeadTable.from_json(data["heads"]), threshold=float(data["threshold"]["probability"]),
                 raw=data, span_model=str((data.get("span_model") or {}).get("version", "")),
                 rule_reader=bool(data.get("rule_reader", False)),
+                gate=Gate.from_json(data["answerable"]) if data.get("answerable") else None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"reader parameter file {path or PARAMS} is incomplete ({exc}) — rerun `make fit`") from None
+
+
+@dataclass(frozen=True, slots=True)
+class Gate:
+    """The fitted answerability gate: the question is answered when its probability ≥ `threshold`."""
+
+    weights: Mapping[str, float]
+    intercept: float
+    threshold: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Gate:
+        return cls(weights=data["weights"], intercept=float(data["intercept"]), threshold=float(data["threshold"]["probability"]))
+
+    def probability(self, readings: list[Reading]) -> float:
+        """Return the fitted probability that the articles read answer the question."""
+        return _sigmoid(log_odds(self.weights, self.intercept, answerable_features(readings)))
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """What the reader made of one ranked sentence: all the gate looks at."""
+
+    score: float  # log-odds of its best span
+    answer: str  # that span, lower-cased and spaced evenly ("" for none)
+    dense: float
+    lexical: float
+    article_p: float  # the fitted fusion's probability for its article
+    missing: int  # names of the question its article lacks
+
+
+def readings(ranked: list[Candidate]) -> list[Reading]:
+    """Return the gate's view of the read candidates, best first."""
+    return [
+        Reading(c.score, " ".join(c.span.text.lower().split()) if c.span is not None else "", c.dense, c.lexical,
+                min(max(c.hit.score, 0.0), 1.0), c.missing)
+        for c in sorted(ranked, key=lambda c: c.score, reverse=True)
+    ]
+
+
+def answerable_features(readings: list[Reading]) -> dict[str, float]:
+    """Return the question-level observations the gate's weights are fitted on."""
+    def clip(v: float) -> float:
+        return max(-20.0, min(20.0, v)) / SPAN_SCALE
+
+    if not readings:
+        return {"g_none": 1.0}
+    best = readings[0]
+    same = [r for r in readings if best.answer and r.answer == best.answer]
+    others = [r.score for r in readings if not best.answer or r.answer != best.answer]
+    probs = [_sigmoid(r.score) for r in readings]
+    return {
+        "g_top": clip(best.score),
+        "g_other": clip(max(others)) if others else -2.0,
+        "g_support": math.log1p(len(same)),
+        "g_same_mass": 1.0 - math.prod(1.0 - _sigmoid(r.score) for r in same),
+        "g_all_mass": sum(probs),
+        "g_article_p": best.article_p,
+        "g_dense_max": max(r.dense for r in readings),
+        "g_lexical_max": max(r.lexical for r in readings),
+        "g_lexical_best": best.lexical,
+        "g_missing": float(best.missing > 0),
+        "g_missing_share": sum(1 for r in readings if r.missing) / len(readings),
+    }
+
+
+def missing_names(store: IndexStore, question: Question, sentences: list[Sentence]) -> list[int]:
+    """Return, per sentence, how many of the question's names its article (title and text) lacks."""
+    wanted = entity_keys(question)
+    article_keys: dict[str, set[str]] = {}
+    out = []
+    for s in sentences:
+        if s.article_id not in article_keys:
+            article = store.article(s.article_id)
+            article_keys[s.article_id] = keys_of((article.title + " " + article.text) if article else s.text)
+        out.append(sum(1 for k in wanted if k not in article_keys[s.article_id]))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -250,8 +335,10 @@ class FittedReader:
     Beside spaCy's candidates it reads, when its parameters were fitted with them, the span
     model's scores (`span_model`) and the rule reader's judgement of each sentence (`rule`).
 
-    `abstain_below` is the log-odds of the parameter file's threshold probability; like the rule
-    reader, a sentence whose article lacks a name the question asks about is marked `missing`.
+    Whether it answers is the parameter file's answerability gate (`abstains`); without one, it
+    abstains under `abstain_below`, the log-odds of the file's confidence threshold, or when the
+    best sentence's article lacks a name the question asks about (`missing`, marked as the rule
+    reader marks it).
     """
 
     def __init__(
@@ -285,13 +372,12 @@ class FittedReader:
         docs = parse([c.sentence.text for c in candidates])
         at = answer_type(question.doc, self.params.heads)
         evidence = evidence_of(candidates)
-        wanted = entity_keys(question)
-        article_keys: dict[str, set[str]] = {}
+        missing = missing_names(self.store, question, [c.sentence for c in candidates])
         reads = self.span_model.read(question.text, [c.sentence.text for c in candidates]) if self.span_model else None
         featured = featurise(at, evidence, docs, self.params.heads, reads)
         if self.params.rule_reader and self.rule is not None:
             add_rule_scores(featured, question, candidates, self.rule)
-        for cand, doc, spans in zip(candidates, docs, featured, strict=True):
+        for cand, doc, spans, lacks in zip(candidates, docs, featured, missing, strict=True):
             for s in spans:
                 s.score = log_odds(self.params.weights, self.params.intercept, s.features)
             best = max(spans, key=lambda s: s.score, default=None)
@@ -302,12 +388,18 @@ class FittedReader:
                 prob = _sigmoid(best.score)
                 cand.span = Span(start, end, best.span.text, best.score, best.span.kind in ENTITY_KINDS, prob)
                 cand.score = best.score
-            aid = cand.sentence.article_id
-            if aid not in article_keys:
-                article = self.store.article(aid)
-                article_keys[aid] = keys_of((article.title + " " + article.text) if article else cand.sentence.text)
-            cand.missing = sum(1 for k in wanted if k not in article_keys[aid])
+            cand.missing = lacks
         return sorted(candidates, key=lambda c: c.score, reverse=True)
+
+    def abstains(self, ranked: list[Candidate]) -> bool:
+        """Return True when the gate finds the question unanswered by these sentences (without a
+        gate: when the best answer's probability is under the threshold or its article lacks a
+        name the question asks about)."""
+        if not ranked:
+            return True
+        if self.params.gate is not None:
+            return self.params.gate.probability(readings(ranked)) < self.params.gate.threshold
+        return ranked[0].score < self.abstain_below or ranked[0].missing > 0
 
     def confidence(self, best: Candidate) -> float:
         """Return the fitted probability that the best candidate's span is the answer."""

@@ -103,7 +103,7 @@ class Pipeline:
         best = ranked[0]
         log.debug("best %.3f %s", best.score, best.sentence.text)
         confidence = self.reader.confidence(best)
-        if best.score < self.reader.abstain_below or best.missing:
+        if self.reader.abstains(ranked):
             return replace(base, confidence=confidence), ranked
         citations = tuple(self._cite(c) for c in self._supporting(best, ranked))
         short = best.span.text if best.span is not None else best.sentence.text

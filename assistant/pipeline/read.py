@@ -23,14 +23,18 @@ _NAME_LABELS = {"PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT"
 class Reader(Protocol):
     """A pipeline step that reads ranked sentences: each gets its answer span and final score.
 
-    The best candidate answers unless its score is under `abstain_below` or it lacks a name the
-    question asks about (`missing`); `confidence` turns its score into the reported confidence.
+    `abstains` decides whether the best candidate answers at all; `confidence` turns its score
+    into the reported confidence.
     """
 
     abstain_below: float
 
     def run(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
         """Return the candidates with `span`, `score` and `missing` filled in, best first."""
+        ...
+
+    def abstains(self, ranked: list[Candidate]) -> bool:
+        """Return True when the read candidates (best first) should not answer the question."""
         ...
 
     def confidence(self, best: Candidate) -> float:
@@ -95,6 +99,11 @@ class RuleReader:
             if cand.span is not None:
                 cand.score += 0.05 * max(-1.0, min(1.0, cand.span.score))
         return sorted(candidates, key=lambda c: c.score, reverse=True)
+
+    def abstains(self, ranked: list[Candidate]) -> bool:
+        """Return True when the best score is under `abstain_below` or its article lacks a name the
+        question asks about."""
+        return not ranked or ranked[0].score < self.abstain_below or ranked[0].missing > 0
 
     def confidence(self, best: Candidate) -> float:
         """Return the score as a 0..1 value, 0.5 at the abstention threshold (not calibrated)."""

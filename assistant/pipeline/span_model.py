@@ -1,7 +1,7 @@
 """The span model: where in a sentence the answer to a question starts and ends, by a network.
 
 A start/end head on all-MiniLM-L6-v2 whose top layers were fine-tuned on news-quiz questions
-(`benchmarks/fit_span.py`). The shipped file `params/span-v1.safetensors` holds only those layers
+(`benchmarks/fit_span.py`). The shipped file `params/span-v2.safetensors` holds only those layers
 and the head; the rest is the packaged embedding model Byline already has. Like the question
 encoder (`index/query_encoder.py`), the assembled model is exported once to ONNX in the cache
 folder, checked against torch, and from then on runs with ONNX Runtime, so answering does not
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 log = logging.getLogger(__name__)
-PARAMS = "span-v1.json"
+PARAMS = "span-v2.json"
 FORMAT = 1
 MAX_DIFFERENCE = 1e-2  # largest allowed logit gap between the ONNX export and torch
 _PROBE = ("Who leads Ukraine's delegation?", "Defence minister Rustem Umerov heads Ukraine's delegation in Istanbul.")
