@@ -58,7 +58,7 @@ test: install browser lint
 bench: install
 	$(PY) benchmarks/run.py
 
-# Refit the span model (rtqa-2023..2025, ~30 min), the retrieval fusion and the fitted reader
+# Refit the span model (rtqa-2023..2025, about an hour on 2 cores), the retrieval fusion and the fitted reader
 # (rtqa-2022) from the RealTime QA dev sets (RTQA=folder
 # holding rtqa-2022/..., RTQA_INDEX=a Byline index of rtqa-2022/corpus.jsonl, ~1 h to build);
 # the reader needs WordNet at /usr/share/wordnet (apt-get install wordnet-base wordnet-sense-index).

@@ -2,8 +2,8 @@
 
 Every number in the scoring path comes from the parameter file `params/reader-v4.json`, written
 by `benchmarks/fit_reader.py` (`make fit`): the feature weights and intercept, the head-noun
-table (WordNet classes, looked up at fit time) and the abstention threshold, chosen on the
-training folds for a stated precision (the rule is in the file). Among the features are the
+table (WordNet classes, looked up at fit time), the answerability gate below, and the thresholds,
+each chosen on the training folds by a rule written in the file. Among the features are the
 span model's scores (`span_model.py`, fine-tuned on other years' quizzes) and the rule reader's
 judgement of each sentence, when the file says it was fitted with them. A candidate's `score` is
 its fitted log-odds of being the answer; `confidence` is that probability.
