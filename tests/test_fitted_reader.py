@@ -99,7 +99,7 @@ def test_fitted_reader_finds_umerov_and_reports_a_probability(sample_index: Path
 
 
 @pytest.mark.xfail(strict=True, reason=(
-    "reader-v4 does not put 'Rustem Umerov' first with a probability over its threshold: "
+    "reader-v4 puts 'Istanbul' first (confidence 0.14), not 'Rustem Umerov': "
     "rtqa-2022 has only 4 'who' questions to fit on (docs/evaluation.md)"
 ))
 def test_fitted_reader_answers_the_flagship_question_with_umerov(sample_index: Path) -> None:
