@@ -17,9 +17,13 @@ model's scores (`fit_span.py`; it is fitted on other
 years, never on the questions read here). A logistic regression over the features of
 `byline.pipeline.fitted` is judged out
 of fold (5 folds of whole quiz weeks, so a week's story never sits on both sides), beside the
-rule reader on the same sentences; the abstention threshold is the lowest top-answer probability
-at which the out-of-fold answers reach the target precision. The shipped model is then fitted on
-all chosen questions.
+rule reader on the same sentences; the confidence threshold is the lowest top-answer probability
+at which the out-of-fold answers reach the target precision. With `--index`, the answerability
+gate (`fitted.Gate`) is fitted on the out-of-fold reader's readings of each question, labelled by
+whether it was asked with its articles or without every article holding its answer; its
+threshold is the highest that leaves at most `--max-false-abstention` of the answerable
+questions unanswered, and it is judged out of fold the same way. The shipped models are then
+fitted on all chosen questions.
 
 WordNet is needed here only (its classes are shipped in the file): `apt-get install wordnet-base
 wordnet-sense-index` puts it in /usr/share/wordnet (nltk reads `index.sense` when it opens WordNet), read directly by nltk's WordNetCorpusReader (`--wordnet`); an
