@@ -236,10 +236,11 @@ def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, ru
     and with `store` which of the question's names each sentence's article lacks)."""
     from byline.evaluation.metrics import token_f1
     from byline.pipeline.answer_type import HeadTable, answer_type, head_noun
-    from byline.pipeline.fitted import add_rule_scores, missing_names
+    from byline.pipeline.fitted import add_rule_scores
     from byline.pipeline.fitted import featurise as spans_of
     from byline.pipeline.nlp import parse
     from byline.pipeline.question import analyse
+    from byline.pipeline.read import missing_names
     from byline.pipeline.spans import candidates
 
     qdocs = parse([ex.text for ex in examples])
@@ -325,13 +326,14 @@ def out_of_fold(examples: list[Example]) -> tuple[list[dict[str, Any]], list[dic
 def sentence_readings(ex: Example, weights: dict[str, float], intercept: float) -> list[Any]:
     """Return what a reader with these weights makes of each kept sentence, as the gate sees it."""
     from byline.pipeline.fitted import Reading, log_odds
+    from byline.pipeline.read import answer_key
 
     out = []
     for i, ss in enumerate(ex.spans):
         scored = [(log_odds(weights, intercept, s.features), s.span.text) for s in ss]
         score, text = max(scored, default=(-math.inf, ""))
         ev = ex.evidence[i]
-        out.append(Reading(score, " ".join(text.lower().split()), ev.dense, ev.lexical, ev.article_p,
+        out.append(Reading(score, answer_key(text), ev.dense, ev.lexical, ev.article_p,
                            ex.missing[i] if ex.missing else 0))
     return sorted(out, key=lambda r: r.score, reverse=True)
 

@@ -31,9 +31,9 @@ from byline.pipeline.extract import key
 from byline.pipeline.nlp import parse
 from byline.pipeline.paramfile import read_params
 from byline.pipeline.question import Question
-from byline.pipeline.read import Reader, RuleReader, entity_keys, keys_of
+from byline.pipeline.read import Reader, RuleReader, answer_key, missing_names
 from byline.pipeline.spans import SpanCandidate, candidates
-from byline.types import Candidate, Sentence, Span
+from byline.types import Candidate, Span
 
 if TYPE_CHECKING:
     from byline.index.store import IndexStore
@@ -124,7 +124,7 @@ class Reading:
 def readings(ranked: list[Candidate]) -> list[Reading]:
     """Return the gate's view of the read candidates, best first."""
     return [
-        Reading(c.score, " ".join(c.span.text.lower().split()) if c.span is not None else "", c.dense, c.lexical,
+        Reading(c.score, answer_key(c.span.text) if c.span is not None else "", c.dense, c.lexical,
                 min(max(c.hit.score, 0.0), 1.0), c.missing)
         for c in sorted(ranked, key=lambda c: c.score, reverse=True)
     ]
@@ -154,19 +154,6 @@ def answerable_features(readings: list[Reading]) -> dict[str, float]:
         "g_missing": float(best.missing > 0),
         "g_missing_share": sum(1 for r in readings if r.missing) / len(readings),
     }
-
-
-def missing_names(store: IndexStore, question: Question, sentences: list[Sentence]) -> list[int]:
-    """Return, per sentence, how many of the question's names its article (title and text) lacks."""
-    wanted = entity_keys(question)
-    article_keys: dict[str, set[str]] = {}
-    out = []
-    for s in sentences:
-        if s.article_id not in article_keys:
-            article = store.article(s.article_id)
-            article_keys[s.article_id] = keys_of((article.title + " " + article.text) if article else s.text)
-        out.append(sum(1 for k in wanted if k not in article_keys[s.article_id]))
-    return out
 
 
 @lru_cache(maxsize=1)
@@ -249,7 +236,7 @@ def featurise(
 ) -> list[list[Scored]]:
     """Return, per sentence, its candidate spans with their features (scores not yet filled); with
     the span model's `reads`, its best span in each sentence is a candidate too (kind MODEL)."""
-    normed = [" " + " ".join(doc.text.lower().split()) + " " for doc in docs]
+    normed = [f" {answer_key(doc.text)} " for doc in docs]
     out: list[list[Scored]] = []
     for i, (ev, doc) in enumerate(zip(evidence, docs, strict=True)):
         shared = sentence_features(ev)
@@ -258,8 +245,8 @@ def featurise(
         if reads is not None:
             found += model_candidates(doc, reads[i], {(c.start, c.end) for c in found})
         for sp in found:
-            key = " " + " ".join(sp.text.lower().split()) + " "
-            support = [k for k, t in enumerate(normed) if key in t]
+            padded = f" {answer_key(sp.text)} "
+            support = [k for k, t in enumerate(normed) if padded in t]
             f = span_features(at, doc, sp, heads)
             f.update(shared)
             f["n_sentences"] = math.log1p(len(support))
@@ -303,10 +290,10 @@ def add_rule_scores(spans: list[list[Scored]], question: Question, candidates: l
     judged = [replace(c) for c in candidates]  # the rule reader writes into what it reads
     best = rule.run(question, list(judged))[:1]
     for here, c in zip(spans, judged, strict=True):
-        picked = " ".join(c.span.text.lower().split()) if c.span is not None else None
+        picked = answer_key(c.span.text) if c.span is not None else None
         words = set(picked.split()) if picked else set()
         for s in here:
-            mine = " ".join(s.span.text.lower().split())
+            mine = answer_key(s.span.text)
             same = picked is not None and mine == picked
             s.features["rule_score"] = c.score
             s.features["rule_span"] = float(same)

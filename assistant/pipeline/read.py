@@ -27,8 +27,6 @@ class Reader(Protocol):
     into the reported confidence.
     """
 
-    abstain_below: float
-
     def run(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
         """Return the candidates with `span`, `score` and `missing` filled in, best first."""
         ...
@@ -72,19 +70,13 @@ class RuleReader:
         )
         soft = self.words.soft_matches(q, docs[: self.soft_sentences])
         wanted = entity_keys(q)
-        article_text: dict[str, set[str]] = {}
-        for cand, doc in zip(candidates, docs, strict=True):
+        missing = missing_names(self.store, q, [c.sentence for c in candidates])
+        for cand, doc, lacks in zip(candidates, docs, missing, strict=True):
             matches = extract.matched_tokens(q, doc, soft)
             roles = extract.anchors(q, doc, self.words.similar)
             spans = extract.candidates(q, doc, matches, roles)
             cand.span = spans[0] if spans else None
-            if cand.sentence.article_id not in article_text:
-                article = self.store.article(cand.sentence.article_id)
-                article_text[cand.sentence.article_id] = keys_of(
-                    (article.title + " " + article.text) if article else ""
-                )
-            here = article_text[cand.sentence.article_id]
-            cand.missing = sum(1 for k in wanted if k not in here)
+            cand.missing = lacks
             covered = self._coverage(wanted, cand.sentence, doc)
             soft_share = sum(soft.get(t.lemma_.lower(), 0.0) for t in doc) / max(1, len(q.content))
             role = role_link(cand.span, q)
@@ -156,3 +148,21 @@ def entity_keys(q: Question) -> list[str]:
 def keys_of(text: str) -> set[str]:
     """Return the matching keys of every word of `text`."""
     return {extract.key(w) for w in _WORD.findall(text)}
+
+
+def missing_names(store: IndexStore, question: Question, sentences: list[Sentence]) -> list[int]:
+    """Return, per sentence, how many of the question's names its article (title and text) lacks."""
+    wanted = entity_keys(question)
+    article_keys: dict[str, set[str]] = {}
+    out = []
+    for s in sentences:
+        if s.article_id not in article_keys:
+            article = store.article(s.article_id)
+            article_keys[s.article_id] = keys_of((article.title + " " + article.text) if article else s.text)
+        out.append(sum(1 for k in wanted if k not in article_keys[s.article_id]))
+    return out
+
+
+def answer_key(text: str) -> str:
+    """Return an answer's text lower-cased with its spaces evened out, to compare answers by."""
+    return " ".join(text.lower().split())
