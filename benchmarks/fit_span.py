@@ -28,26 +28,38 @@ import pickle
 import random
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # `python benchmarks/fit_span.py` from anywhere
 SEED = 13
+
+from benchmarks.heldout_weeks import parse_fold  # noqa: E402
+
 log = logging.getLogger("fit_span")
 
 
-def examples(rtqa: Path, years: list[int], *, per_question: tuple[int, int, int] = (2, 3, 4)) -> list[dict[str, Any]]:
-    """Return (question, sentence, answer character span or None) training pairs."""
+def examples(
+    rtqa: Path, years: list[int], *, per_question: tuple[int, int, int] = (2, 3, 4), hold_out: tuple[int, int] | None = None,
+) -> list[dict[str, Any]]:
+    """Return (question, sentence, answer character span or None) training pairs, without the
+    questions of each year's quiz weeks in fold K of N when `hold_out` is (K, N)."""
     import bm25s
 
+    from byline.evaluation import week_folds
     from byline.index.sentences import split_sentences
 
     explained, found, negatives = per_question
     out: list[dict[str, Any]] = []
     for year in years:
         qs = [json.loads(line) for line in (rtqa / f"rtqa-{year}" / "questions.jsonl").open(encoding="utf-8")]
+        if hold_out is not None:
+            fold = week_folds((q["id"].split("_")[0] for q in qs), hold_out[1])
+            qs = [q for q in qs if fold[q["id"].split("_")[0]] != hold_out[0]]
         texts, published = [], []
         for line in (rtqa / f"rtqa-{year}" / "corpus.jsonl").open(encoding="utf-8"):
             a = json.loads(line)
@@ -59,7 +71,7 @@ def examples(rtqa: Path, years: list[int], *, per_question: tuple[int, int, int]
         bm = bm25s.BM25()
         bm.index(bm25s.tokenize(texts, stopwords="en", show_progress=False), show_progress=False)
         ranked, _ = bm.retrieve(bm25s.tokenize([q["question"] for q in qs], stopwords="en", show_progress=False),
-                                k=60, show_progress=False)
+                                k=min(60, len(texts)), show_progress=False)
         for q, hits in zip(qs, ranked, strict=True):
             answers = [a for a in q["answers"] if a.strip()]
             if not answers:
@@ -164,6 +176,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=4.0)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--hold-out", type=parse_fold, default=None, metavar="K/N",
+                    help="train without each year's quiz weeks in fold K of N (benchmarks/heldout_weeks.py writes those weeks' sets)")
     ap.add_argument("--pairs", type=Path, default=None,
                     help="keep the training pairs here for the next run (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
@@ -177,7 +191,7 @@ def main() -> None:
     if args.pairs and args.pairs.exists():
         data = pickle.loads(args.pairs.read_bytes())
     else:
-        data = examples(args.rtqa, args.years)
+        data = examples(args.rtqa, args.years, hold_out=args.hold_out)
         if args.pairs:
             args.pairs.write_bytes(pickle.dumps(data))
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
@@ -192,6 +206,7 @@ def main() -> None:
         "max_tokens": shape.max_tokens, "question_tokens": shape.question_tokens, "answer_tokens": shape.answer_tokens,
         "weights": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,
+                "held_out": f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None,
                 "epochs": args.epochs, "lr": args.lr, "batch": args.batch, "layers_trained": args.layers} | facts,
     }
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
