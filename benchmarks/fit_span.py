@@ -1,7 +1,7 @@
 """Fine-tune the span model: MiniLM's top layers and a start/end head, on news-quiz questions.
 
 usage: python benchmarks/fit_span.py [--rtqa /work/rtqa] [--years 2023 2024 2025]
-                                     [--out assistant/pipeline/params/span-v2]
+                                     [--out assistant/pipeline/params/span-v2] [--hold-out K/N]
 
 Distant supervision from RealTime QA: each question is paired with sentences that hold one of
 its answer strings (from the quiz's own explanation, and the corpus sentences BM25 ranks highest
@@ -13,6 +13,8 @@ the model from the package it already has (`byline.pipeline.span_model`).
 
 rtqa-2022 is left out by default: it is where the reader that reads this model's scores is
 fitted and judged out of fold (`fit_reader.py`), so the span model never sees those questions.
+`--hold-out K/N` also leaves out each year's quiz weeks in fold K of N, so the product can be
+judged on them (`heldout_weeks.py` writes those weeks' sets; docs/evaluation.md).
 Rerunning with the same data and arguments on the same machine writes the same file.
 """
 
