@@ -181,7 +181,7 @@ def main() -> None:
     ap.add_argument("--hold-out", type=parse_fold, default=None, metavar="K/N",
                     help="train without each year's quiz weeks in fold K of N (benchmarks/heldout_weeks.py writes those weeks' sets)")
     ap.add_argument("--pairs", type=Path, default=None,
-                    help="keep the training pairs here for the next run (a pickle holding article text: keep it out of the repository)")
+                    help="keep the training pairs here for the next run, which refuses them if made for other years or held-out weeks (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import torch
@@ -190,12 +190,17 @@ def main() -> None:
     from byline.pipeline.span_model import SpanShape
 
     torch.set_num_threads(os.cpu_count() or 1)
+    made_for = {"years": args.years, "hold_out": args.hold_out}
     if args.pairs and args.pairs.exists():
-        data = pickle.loads(args.pairs.read_bytes())
+        kept = pickle.loads(args.pairs.read_bytes())
+        if not isinstance(kept, dict) or kept.get("made_for") != made_for:
+            sys.exit(f"{args.pairs} holds pairs made for other years or held-out weeks than {made_for}: "
+                     "delete it or name another --pairs file")
+        data = kept["pairs"]
     else:
         data = examples(args.rtqa, args.years, hold_out=args.hold_out)
         if args.pairs:
-            args.pairs.write_bytes(pickle.dumps(data))
+            args.pairs.write_bytes(pickle.dumps({"made_for": made_for, "pairs": data}))
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
     state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch)
     args.out.parent.mkdir(parents=True, exist_ok=True)
