@@ -150,7 +150,8 @@ class LanguageModel:
 
     @property
     def llm(self) -> Any:
-        """The llama-index LLM, created once (this imports llama-index)."""
+        """The llama-index LLM, created once (this imports llama-index, which the model's
+        deadline does not count: the clock starts when the request does)."""
         if self._llm is None:
             try:
                 self._llm = create_llm(self.spec)
@@ -158,26 +159,29 @@ class LanguageModel:
                 raise ModelFailed(
                     f"the language model needs llama-index: pip install 'byline[llm]' ({exc.name} is missing)"
                 ) from exc
+            except Exception as exc:
+                raise ModelFailed(describe(exc, self.spec)) from exc
         return self._llm
 
     def write(self, question: str, sentences: Sequence[str], hint: str) -> Iterator[str]:
         """Yield a written answer citing `sentences` as [n], as it arrives."""
-        spec = self.spec
+        spec, llm = self.spec, self.llm
         if spec.chat:
             chat = messages(question, sentences, hint)
-            return _bounded(lambda: (r.delta or "" for r in self.llm.stream_chat(chat)), spec)
+            return _bounded(lambda: (r.delta or "" for r in llm.stream_chat(chat)), spec)
         prompt = completion_prompt(question, sentences, hint)
         # a base model goes on to invent the next example: stop at the blank line
-        return _until_blank_line(_bounded(lambda: (r.delta or "" for r in self.llm.stream_complete(prompt)), spec))
+        return _until_blank_line(_bounded(lambda: (r.delta or "" for r in llm.stream_complete(prompt)), spec))
 
     def reply(self, prompt: str) -> str:
         """Return the model's whole reply to one user message (or completion of `prompt`)."""
+        llm = self.llm
         if self.spec.chat:
             from llama_index.core.llms import ChatMessage
 
             chat = [ChatMessage(role="user", content=prompt)]
-            return "".join(_bounded(lambda: (r.delta or "" for r in self.llm.stream_chat(chat)), self.spec))
-        return "".join(_bounded(lambda: (r.delta or "" for r in self.llm.stream_complete(prompt)), self.spec))
+            return "".join(_bounded(lambda: (r.delta or "" for r in llm.stream_chat(chat)), self.spec))
+        return "".join(_bounded(lambda: (r.delta or "" for r in llm.stream_complete(prompt)), self.spec))
 
 
 def _bounded(start: Callable[[], Iterator[str]], spec: ModelSpec) -> Iterator[str]:
