@@ -363,6 +363,16 @@ def gate_out_of_fold(examples: list[Example], feats: list[dict[str, float]]) -> 
     return out
 
 
+def gate_with_threshold(examples: list[Example], feats: list[dict[str, float]], gate_p: list[float], keep: list[int],
+                        max_false: float) -> tuple[dict[str, float], float, float]:
+    """Return the gate fitted on the `keep` questions' out-of-fold readings, and its threshold
+    chosen on their out-of-fold gate probabilities."""
+    keep = [i for i in keep if examples[i].spans]
+    answerable = [not examples[i].answer_removed for i in keep]
+    weights, intercept = fit_gate([feats[i] for i in keep], answerable)
+    return weights, intercept, choose_gate_threshold([gate_p[i] for i in keep], answerable, max_false)
+
+
 def choose_gate_threshold(ps: list[float], answerable: list[bool], max_false: float) -> float:
     """Return the highest gate probability t at which at most `max_false` of the answerable
     questions fall under t (and would be abstained on)."""
@@ -692,13 +702,7 @@ def main() -> None:
         args.predictions.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
 
     def gate_of(keep: list[int]) -> tuple[dict[str, float], float, float] | None:
-        """The gate fitted on these questions' out-of-fold readings, its threshold on their gate probabilities."""
-        if gate_p is None:
-            return None
-        keep = [i for i in keep if examples[i].spans]
-        weights, intercept = fit_gate([gate_feats[i] for i in keep], [not examples[i].answer_removed for i in keep])
-        t = choose_gate_threshold([gate_p[i] for i in keep], [not examples[i].answer_removed for i in keep], args.max_false_abstention)
-        return weights, intercept, t
+        return None if gate_p is None else gate_with_threshold(examples, gate_feats, gate_p, keep, args.max_false_abstention)
 
     params = params_of(args, [ex for ex in examples if ex.spans], threshold, summary, heads, span, gate_of(list(range(len(examples)))))
     if args.fold_dir:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import math
 import pickle
 import sys
 from dataclasses import replace
@@ -58,27 +57,23 @@ def featurised(args: argparse.Namespace) -> tuple[list[Any], list[Any]]:
 
 
 def fit_all(train: list[Any], max_false: float) -> tuple[Any, ...]:
-    """Fit reader, gate and gate threshold on `train` as fit_reader.py does."""
+    """Fit the reader's weights and intercept and the gate with its threshold on `train`, as fit_reader.py does."""
+    from byline.pipeline.fitted import Gate
+
     _, feats = fr.out_of_fold(train)
-    gate_p = fr.gate_out_of_fold(train, feats)
-    keep = [i for i, ex in enumerate(train) if ex.spans]
-    answerable = [not ex.answer_removed for ex in train]
-    gw, gb = fr.fit_gate([feats[i] for i in keep], [answerable[i] for i in keep])
-    t = fr.choose_gate_threshold([gate_p[i] for i in keep], [answerable[i] for i in keep], max_false)
-    w, b = fr.as_weights(*fr.fit([ex for ex in train if ex.spans]))
-    return w, b, gw, gb, t
+    gate = Gate(*fr.gate_with_threshold(train, feats, fr.gate_out_of_fold(train, feats), list(range(len(train))), max_false))
+    return *fr.as_weights(*fr.fit([ex for ex in train if ex.spans])), gate
 
 
 def judge(test: list[Any], fitted: tuple[Any, ...]) -> list[tuple[Any, float, bool]]:
     """Return per question its top answer's F1 and whether the gate lets it answer."""
     from byline.evaluation.metrics import token_f1
-    from byline.pipeline.fitted import answerable_features, log_odds
 
-    w, b, gw, gb, t = fitted
+    w, b, gate = fitted
     out = []
     for ex in test:
         text, _ = fr.top_answer(ex, w, b)
-        says = bool(ex.spans) and 1 / (1 + math.exp(-log_odds(gw, gb, answerable_features(fr.sentence_readings(ex, w, b))))) >= t
+        says = bool(ex.spans) and gate.probability(fr.sentence_readings(ex, w, b)) >= gate.threshold
         out.append((ex, token_f1(text, list(ex.answers)), says))
     return out
 
