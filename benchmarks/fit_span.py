@@ -107,8 +107,53 @@ def _find(text: str, answers: list[str]) -> tuple[int, int] | None:
     return None
 
 
-def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, batch: int) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Return the trained top layers and head (tensors by BertModel name) and the run's facts."""
+def add_lora(bert: Any, rank: int) -> dict[str, Any]:
+    """Freeze `bert` but its layer norms and biases, and give every linear map of its encoder a
+    trainable low-rank update (LoRA: W + scale·B·A, B starting at zero), through torch's own
+    parametrisations; return the updates by module name."""
+    import torch
+    from torch.nn.utils import parametrize
+
+    class LowRank(torch.nn.Module):
+        def __init__(self, out_dim: int, in_dim: int) -> None:
+            super().__init__()
+            self.down = torch.nn.Parameter(torch.randn(rank, in_dim) / math.sqrt(in_dim))
+            self.up = torch.nn.Parameter(torch.zeros(out_dim, rank))
+            self.scale = 2.0  # LoRA's alpha / rank, with alpha = 2·rank
+
+        def forward(self, weight: Any) -> Any:
+            return weight + self.scale * self.up @ self.down
+
+    for name, p in bert.named_parameters():
+        p.requires_grad = name.startswith("encoder.") and (name.endswith(".bias") or "LayerNorm" in name)
+    adapters = {}
+    for name, module in list(bert.named_modules()):
+        if name.startswith("encoder.") and isinstance(module, torch.nn.Linear):
+            adapters[name] = LowRank(*module.weight.shape)
+            parametrize.register_parametrization(module, "weight", adapters[name])
+    return adapters
+
+
+def trained_state(model: Any, top: range, adapters: dict[str, Any]) -> dict[str, Any]:
+    """Return what the shipped file holds (half precision): the head, and the `top` layers or,
+    with `adapters`, their low-rank factors (B scaled) and the trained norms and biases."""
+    if adapters:
+        state = {f"lora.{name}.{part}": t.detach().half().contiguous() for name, a in adapters.items()
+                 for part, t in (("A", a.down), ("B", a.up * a.scale))}
+        state |= {k: v.detach().half().contiguous() for k, v in model.bert.named_parameters()
+                  if v.requires_grad and "parametrizations" not in k}
+    else:
+        state = {k: v.detach().half().contiguous() for k, v in model.bert.state_dict().items()
+                 if any(k.startswith(f"encoder.layer.{j}.") for j in top)}
+    return state | {f"head.{k}": v.detach().half().contiguous() for k, v in model.head.state_dict().items()}
+
+
+def train(
+    data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, batch: int, lora: int = 0,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Return the trained top layers and head (tensors by BertModel name) and the run's facts; with
+    `lora` > 0, every layer's low-rank updates of that rank (`lora.<module>.A`/`.B`, B scaled) and
+    its layer norms and biases instead of whole layers."""
     import numpy as np
     import torch
 
@@ -134,6 +179,7 @@ def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, 
     top = range(model.bert.config.num_hidden_layers - layers, model.bert.config.num_hidden_layers)
     for name, p in model.bert.named_parameters():
         p.requires_grad = any(name.startswith(f"encoder.layer.{k}.") for k in top)
+    adapters = add_lora(model.bert, lora) if lora else {}
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     total = int(math.ceil(len(data) / batch) * epochs)
@@ -160,9 +206,7 @@ def train(data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, 
             step += 1
             if step % 100 == 0:
                 log.info("step %d of %d, loss %.3f, %.0f s", step, total, loss.item(), time.time() - started)
-    state = {k: v.detach().half().contiguous() for k, v in model.bert.state_dict().items()
-             if any(k.startswith(f"encoder.layer.{j}.") for j in top)}
-    state |= {f"head.{k}": v.detach().half().contiguous() for k, v in model.head.state_dict().items()}
+    state = trained_state(model, top, adapters)
     facts = {"pairs": len(data), "with_answer": sum(1 for d in data if d["span"]), "answer_tokens_found": kept,
              "steps": total, "seconds": round(time.time() - started)}
     return state, facts
@@ -175,6 +219,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "span-v2",
                     help="writes OUT.safetensors and OUT.json")
     ap.add_argument("--layers", type=int, default=4, help="top layers to fine-tune (the rest stay as packaged)")
+    ap.add_argument("--lora", type=int, default=0, metavar="RANK",
+                    help="instead of whole top layers, train low-rank updates of this rank in every layer (and its norms and biases)")
     ap.add_argument("--epochs", type=float, default=4.0)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=32)
@@ -202,7 +248,7 @@ def main() -> None:
         if args.pairs:
             args.pairs.write_bytes(pickle.dumps({"made_for": made_for, "pairs": data}))
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
-    state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch)
+    state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch, lora=args.lora)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     weights = args.out.with_suffix(".safetensors")
     save_file(state, str(weights))
@@ -210,11 +256,13 @@ def main() -> None:
     shape = SpanShape()
     meta = {
         "version": args.out.name, "base": shape.base, "layers": sorted({int(k.split(".")[2]) for k in state if k.startswith("encoder.")}),
+        "lora_rank": args.lora,
         "max_tokens": shape.max_tokens, "question_tokens": shape.question_tokens, "answer_tokens": shape.answer_tokens,
         "weights": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,
                 "held_out": f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None,
-                "epochs": args.epochs, "lr": args.lr, "batch": args.batch, "layers_trained": args.layers} | facts,
+                "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
+                "layers_trained": args.layers if not args.lora else None, "lora": args.lora} | facts,
     }
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     log.info("wrote %s (%.1f MB) and %s", weights, weights.stat().st_size / 1e6, args.out.with_suffix(".json"))

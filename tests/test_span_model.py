@@ -12,7 +12,13 @@ import pytest
 
 from byline.index.errors import SettingsError
 from byline.pipeline.fitted import ReaderParams
-from byline.pipeline.span_model import SpanModel, SpanParams, SpanShape, build_torch_model
+from byline.pipeline.span_model import (
+    PairEncoder,
+    SpanModel,
+    SpanParams,
+    SpanShape,
+    build_torch_model,
+)
 
 PARAMS_DIR = Path(__file__).resolve().parents[1] / "assistant" / "pipeline" / "params"
 QUESTION = "Who heads the Ukrainian side at the talks?"
@@ -98,3 +104,33 @@ def test_weights_that_do_not_match_their_record_are_refused(own_cache: Path, tmp
     (tmp_path / "span-v2.safetensors").unlink()
     with pytest.raises(SettingsError, match="missing"):
         SpanParams.load(tmp_path / "span-v2.json")
+
+
+def test_low_rank_updates_merged_on_load_give_the_network_they_were_trained_in(tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from benchmarks.fit_span import add_lora, trained_state
+    from byline.index.embed import resolve_model
+
+    base = resolve_model(SpanShape().base)
+    torch.manual_seed(0)
+    trained = build_torch_model(base, None)
+    adapters = add_lora(trained.bert, rank=4)
+    with torch.no_grad():
+        for a in adapters.values():
+            a.up.normal_(0.0, 0.05)  # as if trained: B starts at zero
+        trained.bert.encoder.layer[0].output.LayerNorm.bias.add_(0.1)
+    assert {k for k, p in trained.bert.named_parameters() if p.requires_grad and "parametrizations" not in k}
+    save_file(trained_state(trained, range(0), adapters), str(tmp_path / "lora.safetensors"))
+
+    merged = build_torch_model(base, tmp_path / "lora.safetensors")
+    plain = build_torch_model(base, None)
+    plain.head.load_state_dict(trained.head.state_dict())
+    encoder = PairEncoder(base, SpanShape())
+    inputs = encoder.arrays(encoder.encode([QUESTION], [ANSWERING]))
+    tensors = [torch.from_numpy(inputs[n]) for n in ("input_ids", "attention_mask", "token_type_ids")]
+    with torch.no_grad():
+        want, got, without = (m.eval()(*tensors).numpy() for m in (trained, merged, plain))
+    assert np.abs(got - want).max() < 2e-2  # half-precision factors
+    assert np.abs(without - want).max() > 10 * np.abs(got - want).max()  # the updates matter

@@ -181,10 +181,25 @@ def build_torch_model(base_path: str, weights: Path | None) -> Any:
 
         state = {k: v.float() for k, v in load_file(str(weights)).items()}
         model.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
-        missing = model.bert.load_state_dict({k: v for k, v in state.items() if not k.startswith("head.")}, strict=False)
+        merge_low_rank(model.bert, state)
+        missing = model.bert.load_state_dict({k: v for k, v in state.items() if not k.startswith(("head.", "lora."))}, strict=False)
         if missing.unexpected_keys:
             raise SettingsError(f"{weights} holds weights the base model lacks: {missing.unexpected_keys[:3]}")
     return model.eval()
+
+
+def merge_low_rank(bert: Any, state: dict[str, Any]) -> None:
+    """Add to each base weight the low-rank update `state` holds for it (B·A, as fit_span.py's
+    --lora writes them), so the model runs as one plain network."""
+    import torch
+
+    modules = dict(bert.named_modules())
+    for key in [k for k in state if k.startswith("lora.") and k.endswith(".A")]:
+        name = key[5:-2]
+        if name not in modules:
+            raise SettingsError(f"span model weights hold a low-rank update for {name}, which the base model lacks")
+        with torch.no_grad():
+            modules[name].weight += state[f"lora.{name}.B"] @ state[key]
 
 
 class SpanModel:
