@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         description=(
             "Which reader picks the answer span: rule (hand-set weights, tuned on the dev sets) or"
             " fitted (logistic regression fitted on RealTime QA quizzes over spaCy's candidates and the span"
-            " model's scores, pipeline/params/reader-v4.json; confidence is its probability that the answer is"
+            " model's scores, pipeline/params/reader-v5.json; confidence is its probability that the answer is"
             " right, and a fitted answerability gate decides whether to answer: abstain_below does not apply to it)."
         ),
     )

@@ -2,10 +2,10 @@
 
 usage: python benchmarks/fit_reader.py [--rtqa /work/rtqa] [--years 2022] [--weeks all|even|odd]
                                        [--index RTQA_INDEX --in-corpus --fusion-folds DIR]
-                                       [--out assistant/pipeline/params/reader-v4.json] [--span-model JSON | --no-span-model]
+                                       [--out assistant/pipeline/params/reader-v5.json] [--span-model JSON | --no-span-model]
                                        [--report docs/fit-reader.md] [--wordnet /usr/share/wordnet]
 
-With `--index` (what `make fit` runs, and what reader-v4 was fitted with) each question is asked
+With `--index` (what `make fit` runs, and what reader-v5 was fitted with) each question is asked
 as the product asks it: the retriever (each fold's fusion, from `fit_retrieval.py --fold-dir`)
 and `SentenceRanker` find its top 8 sentences in the whole index, as of the question's date;
 `--in-corpus` adds the questions without a gold article whose answer occurs in the corpus, and
@@ -59,7 +59,7 @@ C = 0.3  # L2 strength, phase 1's choice on 2022 (0.1 / 1.0 were within 0.01 F1)
 TARGET_PRECISION = 0.7
 WEIGHT_POWER = 4  # a right span's weight is its F1 to this power; on these folds 0 gave F1 0.321, 2 0.335, 4 0.351
 MIN_ANSWERED = 10  # a threshold must leave at least this many answered questions to count
-GATE_C = 1.0  # L2 strength of the answerability gate (11 features, ~600 questions)
+GATE_C = 1.0  # L2 strength of the answerability gate (15 features, ~600 questions)
 MAX_FALSE_ABSTENTION = 0.15  # the gate's threshold leaves at most this share of answerable questions unanswered
 log = logging.getLogger("fit_reader")
 
@@ -85,6 +85,7 @@ class Example:
     answer_removed: bool = False  # asked without its gold articles and every article holding an answer (--index mode)
     candidates: list[Any] = field(default_factory=list)  # byline.types.Candidate (--index mode)
     missing: list[int] = field(default_factory=list)  # per sentence: names of the question its article lacks
+    days_outside: list[int | None] = field(default_factory=list)  # per sentence: its article's days outside the question's window
 
 
 def questions(rtqa: Path, years: list[int], in_corpus: bool = False) -> list[Example]:
@@ -230,7 +231,10 @@ def nltk_data(path: Path) -> Path:
     return root
 
 
-def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, rule: Any = None, store: Any = None) -> Any:
+def featurise(
+    examples: list[Example], wordnet: Path, span_model: Any = None, rule: Any = None, store: Any = None,
+    implied: dict[str, str] | None = None,
+) -> Any:
     """Parse the kept sentences, build the head table, and fill every example's spans and labels
     (with the span model's scores and the rule reader's judgement among the features when given,
     and with `store` which of the question's names each sentence's article lacks)."""
@@ -249,7 +253,7 @@ def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, ru
     for docs in sdocs:
         for doc in docs:
             lemmas.update(doc[c.start : c.end].root.lemma_.lower() for c in candidates(doc))
-    heads = HeadTable.build(wordnet_table(wordnet, {w for w in lemmas if w.isalpha()}))
+    heads = HeadTable.build(wordnet_table(wordnet, {w for w in lemmas if w.isalpha()}), implied)
     for ex, qdoc, docs in zip(examples, qdocs, sdocs, strict=True):
         at = answer_type(qdoc, heads)
         reads = span_model.read(ex.text, [e.text for e in ex.evidence]) if span_model is not None and docs else None
@@ -261,6 +265,26 @@ def featurise(examples: list[Example], wordnet: Path, span_model: Any = None, ru
         ex.f1s = [np.array([token_f1(s.span.text, list(ex.answers)) for s in ss]) for ss in ex.spans]
         ex.labels = [(f >= 0.5).astype(int) for f in ex.f1s]
     return heads
+
+
+def date_windows(examples: list[Example], store: Any) -> None:
+    """Fill each example's `days_outside` as the retriever marks its hits: for a question naming
+    days ("this week"), read against its quiz date, how far outside them each sentence's article is."""
+    from datetime import date
+
+    from byline.pipeline.dates import resolve
+
+    published: dict[str, str] = {}
+    for ex in examples:
+        window = resolve(ex.text, date.fromisoformat(ex.date)) if ex.date else None
+        if window is None:
+            ex.days_outside = []
+            continue
+        for e in ex.evidence:
+            if e.article_id not in published:
+                info = store.article_info(e.article_id)
+                published[e.article_id] = info.published if info is not None else ""
+        ex.days_outside = [window.distance(published[e.article_id]) for e in ex.evidence]
 
 
 def fit(examples: list[Example]) -> tuple[Any, Any]:
@@ -334,7 +358,7 @@ def sentence_readings(ex: Example, weights: dict[str, float], intercept: float) 
         score, text = max(scored, default=(-math.inf, ""))
         ev = ex.evidence[i]
         out.append(Reading(score, answer_key(text), ev.dense, ev.lexical, ev.article_p,
-                           ex.missing[i] if ex.missing else 0))
+                           ex.missing[i] if ex.missing else 0, ex.days_outside[i] if ex.days_outside else None))
     return sorted(out, key=lambda r: r.score, reverse=True)
 
 
@@ -613,7 +637,7 @@ def main() -> None:
     ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
     ap.add_argument("--years", type=int, nargs="+", default=[2022])
     ap.add_argument("--weeks", choices=["all", "even", "odd"], default="all")
-    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v4.json",
+    ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v5.json",
                     help="the parameter file to write; its name without .json is its version")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
     ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
@@ -635,6 +659,8 @@ def main() -> None:
     ap.add_argument("--span-model", type=Path, default=None, metavar="JSON",
                     help="the span model whose scores are features (default: the shipped one, params/span-v2.json)")
     ap.add_argument("--no-span-model", action="store_true", help="fit without the span model's scores (as reader-v2 was)")
+    ap.add_argument("--no-implied-heads", action="store_true",
+                    help="do not read 'who' as 'which person' and 'where' as 'which place' (answer_type.IMPLIED; reader-v4 did not)")
     ap.add_argument("--no-rule", action="store_true", help="fit without the rule reader's judgement (as reader-v2 was)")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
@@ -683,7 +709,12 @@ def main() -> None:
             sys.exit(f"span model {span.version} was fitted on {span.raw['fit']['years']}: fit the reader on other years")
         model = SpanModel(span)
     rule = make_rule_reader(texts, store)
-    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule, rule.store)
+    from byline.pipeline.answer_type import IMPLIED
+
+    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule, rule.store,
+                      None if args.no_implied_heads else IMPLIED)
+    if store is not None:
+        date_windows(examples, store)
     rows, gate_feats = out_of_fold(examples)
     gating = bool(args.index) and not args.no_gate  # the gate learns from the questions asked without their answer
     gate_p = gate_out_of_fold(examples, gate_feats) if gating else None

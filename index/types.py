@@ -64,6 +64,7 @@ class Hit:
     score: float
     dense_rank: int | None = None  # 1-based rank in dense search, None when it was not found there
     lexical_rank: int | None = None  # 1-based rank in BM25 search
+    days_outside: int | None = None  # days its article lies outside the question's date window (None: no window, or undated)
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,18 @@ def test_articles_published_after_as_of_are_left_out(bot: Assistant) -> None:
     assert "Umerov" in after.text and after.as_of == "2025-06-01"
 
 
+def test_hits_say_how_far_outside_the_days_a_question_names_their_article_lies(bot: Assistant) -> None:
+    from byline.types import Filters
+
+    retriever = bot.pipeline.retriever
+    inside = retriever.run("Who leads Ukraine's delegation this week?", Filters(), date(2025, 5, 20))
+    later = retriever.run("Who leads Ukraine's delegation this week?", Filters(), date(2025, 6, 30))
+    undated = retriever.run("Who leads Ukraine's delegation?", Filters(), date(2025, 6, 30))
+    assert inside.hits and {h.days_outside for h in inside.hits} == {0}  # published 05-16, within 05-13…05-20
+    assert {h.days_outside for h in later.hits} == {(date(2025, 6, 23) - date(2025, 5, 16)).days}
+    assert undated.window is None and {h.days_outside for h in undated.hits} == {None}
+
+
 def test_a_bad_as_of_says_what_a_date_looks_like(bot: Assistant) -> None:
     with pytest.raises(UsageError, match="like 2025-05-16"):
         bot.ask("Who leads Ukraine's delegation?", as_of="next tuesday")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from byline.pipeline.extract import key
@@ -33,6 +33,10 @@ ANCHORS = (
     "sport.n.01", "phenomenon.n.01", "disease.n.01", "title.n.06", "show.n.03", "publication.n.01",
 )
 
+# What a wh-word without a noun asks for, in WordNet's terms: "who" a person, "where" a place. The
+# fit script writes this into the head table, so a reader fitted without it reads questions as before.
+IMPLIED = {"who": "person", "where": "place"}
+
 # Nouns that say nothing of the answer's kind: "which type of extreme weather" asks about weather.
 _VAGUE = {"type", "kind", "sort", "form", "member", "one", "name", "piece", "part", "group"}
 
@@ -48,6 +52,7 @@ class HeadTable:
     classes: tuple[str, ...]
     sets: tuple[tuple[int, ...], ...]
     heads: Mapping[str, int]
+    implied: Mapping[str, str] = field(default_factory=dict)  # wh-word → the noun it asks about (IMPLIED)
 
     def of(self, lemma: str) -> tuple[str, ...]:
         """Return the classes of `lemma`, or () when the table has not seen it."""
@@ -59,22 +64,24 @@ class HeadTable:
 
     def to_json(self) -> dict[str, Any]:
         """Return the table as the parameter file stores it."""
-        return {"classes": list(self.classes), "sets": [list(s) for s in self.sets], "heads": dict(sorted(self.heads.items()))}
+        return {"classes": list(self.classes), "sets": [list(s) for s in self.sets], "heads": dict(sorted(self.heads.items())),
+                "implied": dict(self.implied)}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> HeadTable:
         """Return the table stored by `to_json`."""
-        return cls(tuple(data["classes"]), tuple(tuple(s) for s in data["sets"]), dict(data["heads"]))
+        return cls(tuple(data["classes"]), tuple(tuple(s) for s in data["sets"]), dict(data["heads"]), dict(data.get("implied", {})))
 
     @classmethod
-    def build(cls, table: Mapping[str, Iterable[str]]) -> HeadTable:
-        """Return a table from lemma → class names (the fit script's WordNet look-ups)."""
+    def build(cls, table: Mapping[str, Iterable[str]], implied: Mapping[str, str] | None = None) -> HeadTable:
+        """Return a table from lemma → class names (the fit script's WordNet look-ups), reading a
+        wh-word without a noun as `implied` says."""
         names = sorted({c for cs in table.values() for c in cs})
         index = {c: i for i, c in enumerate(names)}
         combos = sorted({tuple(sorted(index[c] for c in cs)) for cs in table.values() if cs})
         at = {combo: i for i, combo in enumerate(combos)}
         heads = {h: at[tuple(sorted(index[c] for c in cs))] for h, cs in table.items() if cs}
-        return cls(tuple(names), tuple(combos), heads)
+        return cls(tuple(names), tuple(combos), heads, dict(implied or {}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,4 +133,5 @@ def answer_type(doc: Any, table: HeadTable) -> AnswerType:
     words = [t for t in doc if not t.is_punct]
     # matching keys too, so that "Ukrainian" in a sentence repeats "Ukraine's" in the question
     keys = frozenset({t.lower_ for t in words} | {t.lemma_.lower() for t in words} | {key(t.text) for t in words})
-    return AnswerType(wh, head, table.of(head) if head else (), head in table, subject, keys)
+    classes = table.of(head) if head else table.of(table.implied.get(wh, ""))
+    return AnswerType(wh, head, classes, head in table, subject, keys)

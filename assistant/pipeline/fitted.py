@@ -1,6 +1,6 @@
 """The fitted reader: candidate spans scored by logistic regression weights fitted on news quizzes.
 
-Every number in the scoring path comes from the parameter file `params/reader-v4.json`, written
+Every number in the scoring path comes from the parameter file `params/reader-v5.json`, written
 by `benchmarks/fit_reader.py` (`make fit`): the feature weights and intercept, the head-noun
 table (WordNet classes, looked up at fit time), the answerability gate below, and the thresholds,
 each chosen on the training folds by a rule written in the file. Among the features are the
@@ -40,7 +40,7 @@ if TYPE_CHECKING:
     from byline.pipeline.span_model import SentenceSpans, SpanModel
 
 log = logging.getLogger(__name__)
-PARAMS = "reader-v4.json"
+PARAMS = "reader-v5.json"
 SPAN_SCALE = 10.0  # span model scores are logit sums in about -20..20; features stay near -2..2
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",
@@ -119,13 +119,14 @@ class Reading:
     lexical: float
     article_p: float  # the fitted fusion's probability for its article
     missing: int  # names of the question its article lacks
+    days_outside: int | None = None  # days its article lies outside the question's date window (None: no window)
 
 
 def readings(ranked: list[Candidate]) -> list[Reading]:
     """Return the gate's view of the read candidates, best first."""
     return [
         Reading(c.score, answer_key(c.span.text) if c.span is not None else "", c.dense, c.lexical,
-                min(max(c.hit.score, 0.0), 1.0), c.missing)
+                min(max(c.hit.score, 0.0), 1.0), c.missing, c.hit.days_outside)
         for c in sorted(ranked, key=lambda c: c.score, reverse=True)
     ]
 
@@ -141,7 +142,7 @@ def answerable_features(readings: list[Reading]) -> dict[str, float]:
     same = [r for r in readings if best.answer and r.answer == best.answer]
     others = [r.score for r in readings if not best.answer or r.answer != best.answer]
     probs = [_sigmoid(r.score) for r in readings]
-    return {
+    return dated(readings) | {
         "g_top": clip(best.score),
         "g_other": clip(max(others)) if others else -2.0,
         "g_support": math.log1p(len(same)),
@@ -153,6 +154,20 @@ def answerable_features(readings: list[Reading]) -> dict[str, float]:
         "g_lexical_best": best.lexical,
         "g_missing": float(best.missing > 0),
         "g_missing_share": sum(1 for r in readings if r.missing) / len(readings),
+    }
+
+
+def dated(readings: list[Reading]) -> dict[str, float]:
+    """Return, when the question names days ("this week"), whether the best answer's article lies
+    outside them and by how much, and how many of the five best sentences' articles lie inside
+    (an undated article counts as inside)."""
+    best = readings[0]
+    if best.days_outside is None and all(r.days_outside is None for r in readings):
+        return {}
+    out = best.days_outside or 0
+    return {
+        "g_window": 1.0, "g_outside": float(out > 0), "g_log_days_out": math.log1p(out),
+        "g_top5_inside": sum(1 for r in readings[:5] if not r.days_outside) / 5,
     }
 
 

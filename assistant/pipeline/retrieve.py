@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -68,7 +68,8 @@ class HybridRetriever:
     def run(self, question: str, filters: Filters, as_of: date | None = None) -> Retrieval:
         """Return the question's vector and its `top` passages.
 
-        With `as_of` (the day the question is asked), articles published later are left out.
+        With `as_of` (the day the question is asked), articles published later are left out, and
+        when the question names days ("this week") each hit says how far outside them its article is.
         """
         vector = self.store.embedder.embed_query(question)
         if as_of is not None:
@@ -78,6 +79,9 @@ class HybridRetriever:
             hits = self._search(question, vector, filters)
         else:
             hits = self._fused(self.fusion, question, vector, filters, as_of, window)
+        if window is not None:
+            published = self.heads.published()
+            hits = [replace(h, days_outside=window.distance(published.get(h.chunk.article_id, ""))) for h in hits]
         return Retrieval(question, vector, tuple(hits), window)
 
     # -- the fitted fusion --------------------------------------------------------------------
