@@ -10,7 +10,8 @@ its fitted log-odds of being the answer; `confidence` is that probability.
 
 Whether to answer at all is a second, question-level decision when the file has an `answerable`
 gate: a logistic regression over what the reader made of all the ranked sentences (how strong and
-how repeated its best answer is, how strong the others are, whether the question's names occur),
+how repeated its best answer is, how strong the others are, whether the question's names occur,
+whether its article lies in the days the question names),
 fitted on questions asked with and without the articles that hold their answer. A right answer
 read with low confidence is still an answer; a question the articles do not answer is not.
 """
