@@ -224,6 +224,8 @@ def main() -> None:
     ap.add_argument("--epochs", type=float, default=4.0)
     ap.add_argument("--lr", type=float, default=1e-4)
     ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--per-question", type=int, nargs=3, default=[2, 3, 4], metavar=("EXPLAINED", "FOUND", "NONE"),
+                    help="pairs per question: explanation sentences and corpus sentences holding an answer, and sentences holding none")
     ap.add_argument("--hold-out", type=parse_fold, default=None, metavar="K/N",
                     help="train without each year's quiz weeks in fold K of N (benchmarks/heldout_weeks.py writes those weeks' sets)")
     ap.add_argument("--pairs", type=Path, default=None,
@@ -236,15 +238,16 @@ def main() -> None:
     from byline.pipeline.span_model import SpanShape
 
     torch.set_num_threads(os.cpu_count() or 1)
-    made_for = {"years": args.years, "hold_out": args.hold_out}
+    made_for = {"years": args.years, "hold_out": args.hold_out, "per_question": tuple(args.per_question)}
     if args.pairs and args.pairs.exists():
         kept = pickle.loads(args.pairs.read_bytes())
         if not isinstance(kept, dict) or kept.get("made_for") != made_for:
-            sys.exit(f"{args.pairs} holds pairs made for other years or held-out weeks than {made_for}: "
+            sys.exit(f"{args.pairs} holds pairs made for other years, held-out weeks or pair counts than {made_for}: "
                      "delete it or name another --pairs file")
         data = kept["pairs"]
     else:
-        data = examples(args.rtqa, args.years, hold_out=args.hold_out)
+        explained, found, none = args.per_question
+        data = examples(args.rtqa, args.years, per_question=(explained, found, none), hold_out=args.hold_out)
         if args.pairs:
             args.pairs.write_bytes(pickle.dumps({"made_for": made_for, "pairs": data}))
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
@@ -260,7 +263,7 @@ def main() -> None:
         "max_tokens": shape.max_tokens, "question_tokens": shape.question_tokens, "answer_tokens": shape.answer_tokens,
         "weights": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,
-                "held_out": f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None,
+                "held_out": f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None, "per_question": args.per_question,
                 "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
                 "layers_trained": args.layers if not args.lora else None, "lora": args.lora} | facts,
     }

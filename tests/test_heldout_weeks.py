@@ -84,11 +84,11 @@ def test_span_fit_refuses_kept_pairs_made_without_the_held_out_weeks(full_sets: 
     import sys
 
     kept = tmp_path / "pairs.pkl"
-    kept.write_bytes(pickle.dumps({"made_for": {"years": [2023], "hold_out": None},
+    kept.write_bytes(pickle.dumps({"made_for": {"years": [2023], "hold_out": None, "per_question": (2, 3, 4)},
                                    "pairs": fit_span.examples(full_sets, [2023])}))
     run = subprocess.run([sys.executable, str(Path(fit_span.__file__)), "--rtqa", str(full_sets), "--years", "2023",
                           "--hold-out", "1/4", "--pairs", str(kept), "--out", str(tmp_path / "span")],
                          capture_output=True, text=True, timeout=120)
     assert run.returncode != 0
-    assert "made for other years or held-out weeks" in run.stderr
+    assert "made for other years, held-out weeks or pair counts" in run.stderr
     assert not (tmp_path / "span.safetensors").exists()
