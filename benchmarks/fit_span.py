@@ -177,9 +177,10 @@ def train(
     kept = sum(1 for s in starts if s)
     model = build_torch_model(base, None)
     top = range(model.bert.config.num_hidden_layers - layers, model.bert.config.num_hidden_layers)
-    for name, p in model.bert.named_parameters():
-        p.requires_grad = any(name.startswith(f"encoder.layer.{k}.") for k in top)
     adapters = add_lora(model.bert, lora) if lora else {}
+    if not adapters:
+        for name, p in model.bert.named_parameters():
+            p.requires_grad = any(name.startswith(f"encoder.layer.{k}.") for k in top)
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=lr, weight_decay=0.01)
     total = int(math.ceil(len(data) / batch) * epochs)
@@ -229,7 +230,7 @@ def main() -> None:
     ap.add_argument("--hold-out", type=parse_fold, default=None, metavar="K/N",
                     help="train without each year's quiz weeks in fold K of N (benchmarks/heldout_weeks.py writes those weeks' sets)")
     ap.add_argument("--pairs", type=Path, default=None,
-                    help="keep the training pairs here for the next run, which refuses them if made for other years or held-out weeks (a pickle holding article text: keep it out of the repository)")
+                    help="keep the training pairs here for the next run, which refuses them if made for other years, held-out weeks or pair counts (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     import torch
@@ -259,7 +260,6 @@ def main() -> None:
     shape = SpanShape()
     meta = {
         "version": args.out.name, "base": shape.base, "layers": sorted({int(k.split(".")[2]) for k in state if k.startswith("encoder.")}),
-        "lora_rank": args.lora,
         "max_tokens": shape.max_tokens, "question_tokens": shape.question_tokens, "answer_tokens": shape.answer_tokens,
         "weights": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,

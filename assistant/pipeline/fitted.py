@@ -162,10 +162,9 @@ def dated(readings: list[Reading]) -> dict[str, float]:
     """Return, when the question names days ("this week"), whether the best answer's article lies
     outside them and by how much, and how many of the five best sentences' articles lie inside
     (an undated article counts as inside)."""
-    best = readings[0]
-    if best.days_outside is None and all(r.days_outside is None for r in readings):
+    if all(r.days_outside is None for r in readings):
         return {}
-    out = best.days_outside or 0
+    out = readings[0].days_outside or 0
     return {
         "g_window": 1.0, "g_outside": float(out > 0), "g_log_days_out": math.log1p(out),
         "g_top5_inside": sum(1 for r in readings[:5] if not r.days_outside) / 5,
