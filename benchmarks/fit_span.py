@@ -150,10 +150,12 @@ def trained_state(model: Any, top: range, adapters: dict[str, Any]) -> dict[str,
 
 def train(
     data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, batch: int, lora: int = 0,
+    init: Path | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the trained top layers and head (tensors by BertModel name) and the run's facts; with
     `lora` > 0, every layer's low-rank updates of that rank (`lora.<module>.A`/`.B`, B scaled) and
-    its layer norms and biases instead of whole layers."""
+    its layer norms and biases instead of whole layers; with `init` (a span model's weights),
+    training goes on from that model instead of the packaged base and a fresh head."""
     import numpy as np
     import torch
 
@@ -175,7 +177,7 @@ def train(
         starts.append(s)
         ends.append(t)
     kept = sum(1 for s in starts if s)
-    model = build_torch_model(base, None)
+    model = build_torch_model(base, init)
     top = range(model.bert.config.num_hidden_layers - layers, model.bert.config.num_hidden_layers)
     adapters = add_lora(model.bert, lora) if lora else {}
     if not adapters:
@@ -229,6 +231,10 @@ def main() -> None:
                     help="pairs per question: explanation sentences and corpus sentences holding an answer, and sentences holding none")
     ap.add_argument("--hold-out", type=parse_fold, default=None, metavar="K/N",
                     help="train without each year's quiz weeks in fold K of N (benchmarks/heldout_weeks.py writes those weeks' sets)")
+    ap.add_argument("--cloze", type=int, default=0, metavar="N",
+                    help="add about N synthetic reading-comprehension pairs made from the training years' articles (benchmarks/cloze.py)")
+    ap.add_argument("--init", type=Path, default=None, metavar="JSON",
+                    help="go on training this span model (its .json) instead of starting from the packaged base")
     ap.add_argument("--pairs", type=Path, default=None,
                     help="keep the training pairs here for the next run, which refuses them if made for other years, held-out weeks or pair counts (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
@@ -251,8 +257,23 @@ def main() -> None:
         data = examples(args.rtqa, args.years, per_question=(explained, found, none), hold_out=args.hold_out)
         if args.pairs:
             args.pairs.write_bytes(pickle.dumps({"made_for": made_for, "pairs": data}))
+    if args.cloze:
+        from benchmarks.cloze import cloze_pairs
+
+        data = data + cloze_pairs([args.rtqa / f"rtqa-{y}" / "corpus.jsonl" for y in args.years], args.cloze, seed=SEED)
+    init = None
+    if args.init:
+        from byline.pipeline.span_model import SpanParams
+
+        start = SpanParams.load(args.init)
+        seen = start.raw.get("fit", {})
+        asked = f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None
+        if not set(seen.get("years", [])) <= set(args.years) or seen.get("held_out") != asked:
+            sys.exit(f"span model {start.version} was fitted on {seen.get('years')} without weeks {seen.get('held_out')}: "
+                     f"it cannot start a model for {args.years} without weeks {asked}")
+        init = start.weights
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
-    state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch, lora=args.lora)
+    state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch, lora=args.lora, init=init)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     weights = args.out.with_suffix(".safetensors")
     save_file(state, str(weights))
@@ -265,7 +286,8 @@ def main() -> None:
         "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,
                 "held_out": f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None, "per_question": args.per_question,
                 "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
-                "layers_trained": args.layers if not args.lora else None, "lora": args.lora} | facts,
+                "layers_trained": args.layers if not args.lora else None, "lora": args.lora,
+                "cloze": args.cloze, "init": args.init.stem if args.init else None} | facts,
     }
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     log.info("wrote %s (%.1f MB) and %s", weights, weights.stat().st_size / 1e6, args.out.with_suffix(".json"))
