@@ -150,11 +150,11 @@ def trained_state(model: Any, top: range, adapters: dict[str, Any]) -> dict[str,
 
 def train(
     data: list[dict[str, Any]], *, layers: int, epochs: float, lr: float, batch: int, lora: int = 0,
-    init: Path | None = None,
+    init: list[Path] | None = None,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Return the trained top layers and head (tensors by BertModel name) and the run's facts; with
     `lora` > 0, every layer's low-rank updates of that rank (`lora.<module>.A`/`.B`, B scaled) and
-    its layer norms and biases instead of whole layers; with `init` (a span model's weights),
+    its layer norms and biases instead of whole layers; with `init` (a span model's weight files),
     training goes on from that model instead of the packaged base and a fresh head."""
     import numpy as np
     import torch
@@ -177,7 +177,7 @@ def train(
         starts.append(s)
         ends.append(t)
     kept = sum(1 for s in starts if s)
-    model = build_torch_model(base, init)
+    model = build_torch_model(base, *(init or []))
     top = range(model.bert.config.num_hidden_layers - layers, model.bert.config.num_hidden_layers)
     adapters = add_lora(model.bert, lora) if lora else {}
     if not adapters:
@@ -271,7 +271,7 @@ def main() -> None:
         if not set(seen.get("years", [])) <= set(args.years) or seen.get("held_out") != asked:
             sys.exit(f"span model {start.version} was fitted on {seen.get('years')} without weeks {seen.get('held_out')}: "
                      f"it cannot start a model for {args.years} without weeks {asked}")
-        init = start.weights
+        init = [p.weights for p in start.chain()]
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
     state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch, lora=args.lora, init=init)
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -283,11 +283,12 @@ def main() -> None:
         "version": args.out.name, "base": shape.base, "layers": sorted({int(k.split(".")[2]) for k in state if k.startswith("encoder.")}),
         "max_tokens": shape.max_tokens, "question_tokens": shape.question_tokens, "answer_tokens": shape.answer_tokens,
         "weights": weights.name, "sha256": hashlib.sha256(weights.read_bytes()).hexdigest(),
+        "init": args.init.stem if args.init else None,
         "fit": {"script": "benchmarks/fit_span.py", "commit": commit, "years": args.years, "seed": SEED,
                 "held_out": f"{args.hold_out[0]}/{args.hold_out[1]}" if args.hold_out else None, "per_question": args.per_question,
                 "epochs": args.epochs, "lr": args.lr, "batch": args.batch,
                 "layers_trained": args.layers if not args.lora else None, "lora": args.lora,
-                "cloze": args.cloze, "init": args.init.stem if args.init else None} | facts,
+                "cloze": args.cloze} | facts,
     }
     args.out.with_suffix(".json").write_text(json.dumps(meta, indent=1) + "\n", encoding="utf-8")
     log.info("wrote %s (%.1f MB) and %s", weights, weights.stat().st_size / 1e6, args.out.with_suffix(".json"))

@@ -115,7 +115,7 @@ def test_low_rank_updates_merged_on_load_give_the_network_they_were_trained_in(t
 
     base = resolve_model(SpanShape().base)
     torch.manual_seed(0)
-    trained = build_torch_model(base, None)
+    trained = build_torch_model(base)
     adapters = add_lora(trained.bert, rank=4)
     with torch.no_grad():
         for a in adapters.values():
@@ -125,7 +125,7 @@ def test_low_rank_updates_merged_on_load_give_the_network_they_were_trained_in(t
     save_file(trained_state(trained, range(0), adapters), str(tmp_path / "lora.safetensors"))
 
     merged = build_torch_model(base, tmp_path / "lora.safetensors")
-    plain = build_torch_model(base, None)
+    plain = build_torch_model(base)
     plain.head.load_state_dict(trained.head.state_dict())
     encoder = PairEncoder(base, SpanShape())
     inputs = encoder.arrays(encoder.encode([QUESTION], [ANSWERING]))
@@ -134,3 +134,45 @@ def test_low_rank_updates_merged_on_load_give_the_network_they_were_trained_in(t
         want, got, without = (m.eval()(*tensors).numpy() for m in (trained, merged, plain))
     assert np.abs(got - want).max() < 2e-2  # half-precision factors
     assert np.abs(without - want).max() > 10 * np.abs(got - want).max()  # the updates matter
+
+
+def test_a_model_trained_from_another_loads_that_one_first_and_checks_both(own_cache: Path, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    from benchmarks.fit_span import add_lora, trained_state
+
+    for name in ("span-v2.json", "span-v2.safetensors"):
+        shutil.copy(PARAMS_DIR / name, tmp_path / name)
+    start = SpanParams.load(tmp_path / "span-v2.json")
+    base = SpanModel(start).base
+    torch.manual_seed(0)
+    trained = build_torch_model(base, start.weights)
+    adapters = add_lora(trained.bert, rank=4)
+    with torch.no_grad():
+        for a in adapters.values():
+            a.up.normal_(0.0, 0.05)
+    save_file(trained_state(trained, range(0), adapters), str(tmp_path / "next.safetensors"))
+    meta = json.loads((tmp_path / "span-v2.json").read_text()) | {
+        "version": "next", "weights": "next.safetensors", "init": "span-v2",
+        "sha256": __import__("hashlib").sha256((tmp_path / "next.safetensors").read_bytes()).hexdigest()}
+    (tmp_path / "next.json").write_text(json.dumps(meta))
+
+    params = SpanParams.load(tmp_path / "next.json")
+    assert [p.version for p in params.chain()] == ["span-v2", "next"]
+    encoder = PairEncoder(base, SpanShape())
+    inputs = encoder.arrays(encoder.encode([QUESTION], [ANSWERING]))
+    got = SpanModel(params).session.run(None, inputs)[0]
+    with torch.no_grad():
+        want = trained.eval()(*(torch.from_numpy(inputs[n]) for n in ("input_ids", "attention_mask", "token_type_ids"))).numpy()
+        alone = build_torch_model(base, tmp_path / "next.safetensors")(
+            *(torch.from_numpy(inputs[n]) for n in ("input_ids", "attention_mask", "token_type_ids"))).numpy()
+    assert np.abs(got - want).max() < 2e-2
+    assert np.abs(alone - want).max() > 10 * np.abs(got - want).max()  # without span-v2 under it, another network
+
+    with (tmp_path / "span-v2.safetensors").open("r+b") as f:  # the model it goes on from is checked too
+        f.seek(os.path.getsize(tmp_path / "span-v2.safetensors") - 8)
+        f.write(b"\x00" * 8)
+    shutil.rmtree(own_cache / "span-models", ignore_errors=True)
+    with pytest.raises(SettingsError, match="sha256"):
+        SpanModel(SpanParams.load(tmp_path / "next.json"))

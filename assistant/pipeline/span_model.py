@@ -50,13 +50,15 @@ class SpanShape:
 
 @dataclass(frozen=True, slots=True)
 class SpanParams:
-    """A span model parameter file: its metadata and the weights beside it."""
+    """A span model parameter file: its metadata and the weights beside it, and the model it goes
+    on from (`init`, whose weights are loaded first), if it was trained from one."""
 
     version: str
     shape: SpanShape
     weights: Path
     sha256: str
     raw: dict[str, Any]
+    init: SpanParams | None = None
 
     @classmethod
     def load(cls, path: Path | None = None) -> SpanParams:
@@ -67,17 +69,26 @@ class SpanParams:
             shape = SpanShape(data["base"], int(data["max_tokens"]), int(data["question_tokens"]), int(data["answer_tokens"]))
             weights = meta.parent / data["weights"]
             sha = str(data["sha256"])
+            init = data.get("init")
         except (OSError, KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"span model file {meta} is unreadable or incomplete ({exc}) — rerun benchmarks/fit_span.py") from None
         if not weights.is_file():
             raise SettingsError(f"span model weights {weights} are missing — rerun benchmarks/fit_span.py")
-        return cls(str(data["version"]), shape, weights, sha, data)
+        start = cls.load(meta.parent / f"{init}.json") if init else None
+        if start is not None and start.shape != shape:
+            raise SettingsError(f"span model {data['version']} goes on from {init}, which reads its input otherwise")
+        return cls(str(data["version"]), shape, weights, sha, data, start)
+
+    def chain(self) -> list[SpanParams]:
+        """Return the models whose weights make this one, the first to load first."""
+        return [*(self.init.chain() if self.init else []), self]
 
     def verify(self) -> None:
-        """Raise SettingsError unless the weights are the ones the metadata recorded."""
-        got = hashlib.sha256(self.weights.read_bytes()).hexdigest()
-        if got != self.sha256:
-            raise SettingsError(f"{self.weights} does not match its recorded sha256 — reinstall Byline or rerun fit_span.py")
+        """Raise SettingsError unless the weights (and those it goes on from) are the ones recorded."""
+        for params in self.chain():
+            got = hashlib.sha256(params.weights.read_bytes()).hexdigest()
+            if got != params.sha256:
+                raise SettingsError(f"{params.weights} does not match its recorded sha256 — reinstall Byline or rerun fit_span.py")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,8 +171,9 @@ class PairEncoder:
         return question if len(enc.ids) <= n else question[enc.offsets[-n][0] :]
 
 
-def build_torch_model(base_path: str, weights: Path | None) -> Any:
-    """Return the torch model: the base MiniLM with a start/end head, `weights` loaded over it."""
+def build_torch_model(base_path: str, *weights: Path) -> Any:
+    """Return the torch model: the base MiniLM with a start/end head, each of `weights` loaded over
+    it in turn (a model trained from another: that one's weights first)."""
     import torch
     from transformers import AutoModel
 
@@ -176,15 +188,15 @@ def build_torch_model(base_path: str, weights: Path | None) -> Any:
             return self.head(hidden).masked_fill(mask.unsqueeze(-1) == 0, -1e4)
 
     model = SpanNet()
-    if weights is not None:
-        from safetensors.torch import load_file
+    from safetensors.torch import load_file
 
-        state = {k: v.float() for k, v in load_file(str(weights)).items()}
+    for path in weights:
+        state = {k: v.float() for k, v in load_file(str(path)).items()}
         model.head.load_state_dict({k[5:]: v for k, v in state.items() if k.startswith("head.")})
         merge_low_rank(model.bert, state)
         missing = model.bert.load_state_dict({k: v for k, v in state.items() if not k.startswith(("head.", "lora."))}, strict=False)
         if missing.unexpected_keys:
-            raise SettingsError(f"{weights} holds weights the base model lacks: {missing.unexpected_keys[:3]}")
+            raise SettingsError(f"{path} holds weights the base model lacks: {missing.unexpected_keys[:3]}")
     return model.eval()
 
 
@@ -264,7 +276,7 @@ class SpanModel:
         wait_for_torch()
         import torch
 
-        model = build_torch_model(self.base, self.params.weights)
+        model = build_torch_model(self.base, *(p.weights for p in self.params.chain()))
         folder.parent.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=f"{folder.name}.tmp-", dir=folder.parent))
         try:
