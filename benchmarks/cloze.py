@@ -8,8 +8,11 @@ quizzes want more than where a sentence answers a question ("On which day did th
 begin?" → "Istanbul"). A cloze pair teaches the alignment: a named entity or noun chunk of a
 sentence is the answer, and the question is the sentence around it with the answer replaced by a
 wh-phrase of its kind, moved to the front, with words dropped and locally shuffled so that copying
-the sentence's word order does not find it. The same question paired with another sentence of the
-article that lacks the answer teaches the null span.
+the sentence's word order does not find it; half of the questions are led by another sentence of
+the article, as a quiz question leads with the week's news ("Tony Dow died this week at 77. He was
+best known for which show?"), so that the lead's words are not taken for the answer's
+neighbours. The same question paired with another sentence of the article that lacks the answer
+teaches the null span.
 
 Nothing here is fitted; every choice below is part of the recipe that `fit_span.py --cloze`
 records, and a rerun with the same seed writes the same pairs.
@@ -50,6 +53,7 @@ WH: dict[str, tuple[str, ...]] = {
 # a preposition before a place or a time goes with it into the wh-word ("in Ankara" → "where")
 _ABSORBS = {"where": {"in", "at", "to", "from"}, "when": {"on", "in", "at", "since", "by", "until"}}
 WINDOW = 9  # words kept on each side of the answer: quiz questions are short
+PREAMBLE = 0.5  # share of questions led by another sentence of the article, as quizzes lead with the news
 DROP = 0.1  # chance that a question word is dropped
 SHUFFLE = 2.0  # how far (in words) a question word may move
 
@@ -110,6 +114,9 @@ def cloze_pairs(
         start, end, kind = rng.choice(ents if ents and rng.random() < 0.67 else found)
         span = doc[start:end]
         question = question_from(doc, start, end, kind, rng)
+        lead = [s for j, s in enumerate(sents) if j != i and span.text.lower() not in s.lower()]
+        if lead and rng.random() < PREAMBLE:
+            question = f"{rng.choice(lead)} {question}"
         out.append({"question": question, "context": doc.text, "span": (span.start_char, span.end_char), "source": "cloze"})
         if rng.random() < negatives:
             others = [s for j, s in enumerate(sents) if j != i and span.text.lower() not in s.lower()]

@@ -59,6 +59,8 @@ def test_cloze_pairs_point_at_their_answer_and_their_negatives_lack_it(tmp_path:
             asked = next(q for q in answered if q["question"] == p["question"])
             a, b = asked["span"]
             assert asked["context"][a:b].lower() not in p["context"].lower()
+    led = [p for p in answered if p["question"].split("?")[0].count(". ")]
+    assert led and all(p["question"].split(". ")[0] + "." in sentences for p in led)  # a lead from the article
     assert cloze_pairs([corpus], 40, seed=1) == pairs  # the same seed writes the same pairs
 
 
