@@ -62,10 +62,10 @@ def question_from(doc: Any, start: int, end: int, kind: str, rng: random.Random)
     """Return a noisy wh-question whose answer is doc[start:end]."""
     wh = rng.choice(WH.get(kind, WH["NP"]))
     left = max(0, start - WINDOW)
-    before = [t for t in doc[left:start]]
+    before = list(doc[left:start])
     if before and before[-1].lower_ in _ABSORBS.get(wh.split()[0], set()):
         before = before[:-1]
-    after = [t for t in doc[end : end + WINDOW]]
+    after = list(doc[end : end + WINDOW])
     words = [t.text for t in before + after if not t.is_punct and not t.is_space]
     kept = [w for w in words if rng.random() >= DROP] or words
     order = sorted(range(len(kept)), key=lambda i: i + rng.uniform(0, SHUFFLE))

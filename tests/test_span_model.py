@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -155,7 +156,7 @@ def test_a_model_trained_from_another_loads_that_one_first_and_checks_both(own_c
     save_file(trained_state(trained, range(0), adapters), str(tmp_path / "next.safetensors"))
     meta = json.loads((tmp_path / "span-v2.json").read_text()) | {
         "version": "next", "weights": "next.safetensors", "init": "span-v2",
-        "sha256": __import__("hashlib").sha256((tmp_path / "next.safetensors").read_bytes()).hexdigest()}
+        "sha256": hashlib.sha256((tmp_path / "next.safetensors").read_bytes()).hexdigest()}
     (tmp_path / "next.json").write_text(json.dumps(meta))
 
     params = SpanParams.load(tmp_path / "next.json")
@@ -170,6 +171,7 @@ def test_a_model_trained_from_another_loads_that_one_first_and_checks_both(own_c
     assert np.abs(got - want).max() < 2e-2
     assert np.abs(alone - want).max() > 10 * np.abs(got - want).max()  # without span-v2 under it, another network
 
+    assert params.digest() != params.sha256  # its export is named for the whole chain
     with (tmp_path / "span-v2.safetensors").open("r+b") as f:  # the model it goes on from is checked too
         f.seek(os.path.getsize(tmp_path / "span-v2.safetensors") - 8)
         f.write(b"\x00" * 8)

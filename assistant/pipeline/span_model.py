@@ -83,6 +83,12 @@ class SpanParams:
         """Return the models whose weights make this one, the first to load first."""
         return [*(self.init.chain() if self.init else []), self]
 
+    def digest(self) -> str:
+        """Return the sha256 that names these weights: its own, or for a chain, that of every file's."""
+        if self.init is None:
+            return self.sha256
+        return hashlib.sha256(" ".join(p.sha256 for p in self.chain()).encode()).hexdigest()
+
     def verify(self) -> None:
         """Raise SettingsError unless the weights (and those it goes on from) are the ones recorded."""
         for params in self.chain():
@@ -245,7 +251,7 @@ class SpanModel:
 
     def folder(self) -> Path:
         """Return where this model's ONNX export is (or would be) kept."""
-        return cache_dir() / "span-models" / f"{self.params.version}-{self.params.sha256[:12]}-{fingerprint(self.base)}-v{FORMAT}"
+        return cache_dir() / "span-models" / f"{self.params.version}-{self.params.digest()[:12]}-{fingerprint(self.base)}-v{FORMAT}"
 
     def _session(self) -> Any:
         folder = self.folder()
