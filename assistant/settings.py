@@ -103,8 +103,8 @@ class Settings(BaseSettings):
     span_params: Path | None = Field(
         None,
         description=(
-            "A span model file (.json beside its .safetensors) written by benchmarks/fit_span.py, used by"
-            " the fitted reader instead of the shipped params/span-v2.json."
+            "A span model file (.json beside its .safetensors, and beside the model it goes on from, if any)"
+            " written by benchmarks/fit_span.py, used by the fitted reader instead of the shipped params/span-v2.json."
         ),
     )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
