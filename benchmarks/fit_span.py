@@ -15,6 +15,9 @@ rtqa-2022 is left out by default: it is where the reader that reads this model's
 fitted and judged out of fold (`fit_reader.py`), so the span model never sees those questions.
 `--hold-out K/N` also leaves out each year's quiz weeks in fold K of N, so the product can be
 judged on them (`heldout_weeks.py` writes those weeks' sets; docs/evaluation.md).
+`--cloze N` adds synthetic reading-comprehension pairs made from the training years' articles
+(`benchmarks/cloze.py`), and `--init JSON` goes on training a span model fitted on the same years
+and weeks (its files are copied beside the output, where the product looks for them).
 Rerunning with the same data and arguments on the same machine writes the same file.
 """
 
@@ -29,6 +32,7 @@ import os
 import pickle
 import random
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -245,6 +249,8 @@ def main() -> None:
     from byline.pipeline.span_model import SpanShape
 
     torch.set_num_threads(os.cpu_count() or 1)
+    if args.cloze and args.hold_out:
+        sys.exit("--cloze reads every article of the training years, the held-out weeks' too: not with --hold-out")
     made_for = {"years": args.years, "hold_out": args.hold_out, "per_question": tuple(args.per_question)}
     if args.pairs and args.pairs.exists():
         kept = pickle.loads(args.pairs.read_bytes())
@@ -272,6 +278,11 @@ def main() -> None:
             sys.exit(f"span model {start.version} was fitted on {seen.get('years')} without weeks {seen.get('held_out')}: "
                      f"it cannot start a model for {args.years} without weeks {asked}")
         init = [p.weights for p in start.chain()]
+        for p in start.chain():  # the product looks for the model it goes on from beside this one
+            for f in (p.weights, args.init.parent / f"{p.version}.json"):
+                if not (args.out.parent / f.name).exists():
+                    args.out.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copy(f, args.out.parent / f.name)
     log.info("%d training pairs, %d with an answer", len(data), sum(1 for d in data if d["span"]))
     state, facts = train(data, layers=args.layers, epochs=args.epochs, lr=args.lr, batch=args.batch, lora=args.lora, init=init)
     args.out.parent.mkdir(parents=True, exist_ok=True)

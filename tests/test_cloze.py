@@ -81,3 +81,13 @@ def _empty_pairs(tmp_path: Path) -> Path:
     path = tmp_path / "pairs.pkl"
     path.write_bytes(pickle.dumps({"made_for": {"years": [2023], "hold_out": None, "per_question": (2, 3, 4)}, "pairs": []}))
     return path
+
+
+def test_fit_span_refuses_cloze_pairs_beside_held_out_weeks(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "fit_span.py"), "--rtqa", str(tmp_path), "--cloze", "100",
+         "--hold-out", "1/4", "--out", str(tmp_path / "span")],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert done.returncode != 0 and "not with --hold-out" in done.stderr
+    assert not (tmp_path / "span.safetensors").exists()
