@@ -114,13 +114,11 @@ def cloze_pairs(
         start, end, kind = rng.choice(ents if ents and rng.random() < 0.67 else found)
         span = doc[start:end]
         question = question_from(doc, start, end, kind, rng)
-        lead = [s for j, s in enumerate(sents) if j != i and span.text.lower() not in s.lower()]
-        if lead and rng.random() < PREAMBLE:
-            question = f"{rng.choice(lead)} {question}"
+        silent = [s for j, s in enumerate(sents) if j != i and span.text.lower() not in s.lower()]  # lack the answer
+        if silent and rng.random() < PREAMBLE:
+            question = f"{rng.choice(silent)} {question}"
         out.append({"question": question, "context": doc.text, "span": (span.start_char, span.end_char), "source": "cloze"})
-        if rng.random() < negatives:
-            others = [s for j, s in enumerate(sents) if j != i and span.text.lower() not in s.lower()]
-            if others:
-                out.append({"question": question, "context": rng.choice(others), "span": None, "source": "cloze-none"})
+        if rng.random() < negatives and silent:
+            out.append({"question": question, "context": rng.choice(silent), "span": None, "source": "cloze-none"})
     log.info("%d cloze pairs from %d sentences", len(out), len(picks))
     return out

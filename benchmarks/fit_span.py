@@ -277,8 +277,9 @@ def main() -> None:
         if not set(seen.get("years", [])) <= set(args.years) or seen.get("held_out") != asked:
             sys.exit(f"span model {start.version} was fitted on {seen.get('years')} without weeks {seen.get('held_out')}: "
                      f"it cannot start a model for {args.years} without weeks {asked}")
-        init = [p.weights for p in start.chain()]
-        for p in start.chain():  # the product looks for the model it goes on from beside this one
+        chain = start.chain()
+        init = [p.weights for p in chain]
+        for p in chain:  # the product looks for the model it goes on from beside this one
             for f in (p.weights, args.init.parent / f"{p.version}.json"):
                 if not (args.out.parent / f.name).exists():
                     args.out.parent.mkdir(parents=True, exist_ok=True)
