@@ -362,6 +362,42 @@ def sentence_readings(ex: Example, weights: dict[str, float], intercept: float) 
     return sorted(out, key=lambda r: r.score, reverse=True)
 
 
+def llm_unknown(answer: str) -> bool:
+    """Return True when a language model's reply says the sentences do not answer."""
+    from byline.pipeline.read import answer_key
+
+    k = answer_key(answer)
+    return not k or k.startswith("unknown") or k in {"none", "not mentioned", "not given", "n a"}
+
+
+def add_llm_features(examples: list[Example], answers: dict[str, str]) -> None:
+    """Add to every candidate how far it agrees with a language model's answer to its question
+    (`llm_answers.py`): token F1, exact match, and whether the model said "unknown"."""
+    from byline.evaluation.metrics import token_f1
+    from byline.pipeline.read import answer_key
+
+    for ex in examples:
+        a = answers.get(ex.id, "")
+        unknown = llm_unknown(a)
+        for ss in ex.spans:
+            for s in ss:
+                s.features["llm_f1"] = 0.0 if unknown else token_f1(s.span.text, [a])
+                s.features["llm_exact"] = float(not unknown and answer_key(s.span.text) == answer_key(a))
+                s.features["llm_unknown"] = float(unknown)
+
+
+def llm_gate_features(ex: Example, best: str, answer: str) -> dict[str, float]:
+    """Return the gate's view of a language model's answer: "unknown", agreement with the reader's
+    best answer, and whether its words occur in the sentences read."""
+    from byline.evaluation.metrics import normalize_answer, token_f1
+
+    if llm_unknown(answer):
+        return {"g_llm_unknown": 1.0, "g_llm_agree": 0.0, "g_llm_in_text": 0.0}
+    text = " " + " ".join(normalize_answer(e.text) for e in ex.evidence) + " "
+    return {"g_llm_unknown": 0.0, "g_llm_agree": token_f1(best, [answer]),
+            "g_llm_in_text": float(f" {normalize_answer(answer)} " in text)}
+
+
 def fit_gate(feats: list[dict[str, float]], answerable: list[bool]) -> tuple[dict[str, float], float]:
     """Return the answerability gate's weights and intercept (logistic regression)."""
     from sklearn.feature_extraction import DictVectorizer
@@ -625,6 +661,8 @@ def params_of(args: Any, train: list[Example], threshold: float, summary: dict[s
                                   "answerable questions' out-of-fold gate probabilities fall"},
         } if gate else None,
         "rule_reader": not args.no_rule,
+        # a reader that reads a language model's answers: the product cannot ask one yet (ReaderParams refuses the file)
+        "llm_answers": {"file": args.llm_answers.name, "sha256": sha256(args.llm_answers)} if args.llm_answers else None,
         "span_model": {"version": span.version, "sha256": span.sha256, "fitted_on": span.raw.get("fit", {}).get("years")} if span else None,
         "intercept": intercept,
         "weights": dict(sorted(weights.items())),
@@ -662,6 +700,9 @@ def main() -> None:
     ap.add_argument("--no-implied-heads", action="store_true",
                     help="do not read 'who' as 'which person' and 'where' as 'which place' (answer_type.IMPLIED; reader-v4 did not)")
     ap.add_argument("--no-rule", action="store_true", help="fit without the rule reader's judgement (as reader-v2 was)")
+    ap.add_argument("--llm-answers", type=Path, default=None, metavar="JSONL",
+                    help="add a language model's answers to the features (benchmarks/llm_answers.py on the same --cache); "
+                         "the product cannot run such a reader yet and refuses its file")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
@@ -715,7 +756,19 @@ def main() -> None:
                       None if args.no_implied_heads else IMPLIED)
     if store is not None:
         date_windows(examples, store)
+    answers: dict[str, str] = {}
+    if args.llm_answers:
+        answers = {r["id"]: r["answer"] for r in map(json.loads, args.llm_answers.open(encoding="utf-8"))}
+        lacking = [ex.id for ex in examples if ex.spans and ex.id not in answers]
+        if lacking:
+            sys.exit(f"{args.llm_answers} lacks answers to {len(lacking)} questions (e.g. {lacking[0]}): "
+                     "run benchmarks/llm_answers.py on the same --cache")
+        add_llm_features(examples, answers)
     rows, gate_feats = out_of_fold(examples)
+    if answers:
+        for ex, r, g in zip(examples, rows, gate_feats, strict=True):
+            if ex.spans:
+                g.update(llm_gate_features(ex, r["answer"], answers[ex.id]))
     gating = bool(args.index) and not args.no_gate  # the gate learns from the questions asked without their answer
     gate_p = gate_out_of_fold(examples, gate_feats) if gating else None
     for i, (r, ex) in enumerate(zip(rows, examples, strict=True)):

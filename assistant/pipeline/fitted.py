@@ -81,6 +81,10 @@ class ReaderParams:
     def load(cls, path: Path | None = None) -> ReaderParams:
         """Return the parameters in `path`, by default the file shipped with the package."""
         data = read_params(PARAMS, path)
+        if data.get("llm_answers"):
+            raise SettingsError(f"reader parameter file {path or PARAMS} was fitted with a language model's answers "
+                                "among its features (fit_reader.py --llm-answers), which Byline cannot ask yet — "
+                                "fit without --llm-answers")
         try:
             return cls(
                 version=data["version"], weights=data["weights"], intercept=float(data["intercept"]),

