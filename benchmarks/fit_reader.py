@@ -233,7 +233,7 @@ def nltk_data(path: Path) -> Path:
 
 def featurise(
     examples: list[Example], wordnet: Path, span_model: Any = None, rule: Any = None, store: Any = None,
-    implied: dict[str, str] | None = None,
+    implied: dict[str, str] | None = None, answers: dict[str, str] | None = None,
 ) -> Any:
     """Parse the kept sentences, build the head table, and fill every example's spans and labels
     (with the span model's scores and the rule reader's judgement among the features when given,
@@ -257,7 +257,8 @@ def featurise(
     for ex, qdoc, docs in zip(examples, qdocs, sdocs, strict=True):
         at = answer_type(qdoc, heads)
         reads = span_model.read(ex.text, [e.text for e in ex.evidence]) if span_model is not None and docs else None
-        ex.spans = spans_of(at, ex.evidence, docs, heads, reads) if docs else []
+        voted = (answers or {}).get(ex.id, "")
+        ex.spans = spans_of(at, ex.evidence, docs, heads, reads, "" if llm_unknown(voted) else voted) if docs else []
         if rule is not None and docs:
             add_rule_scores(ex.spans, analyse(ex.text), candidates_of(ex), rule)
         if store is not None:
@@ -752,17 +753,18 @@ def main() -> None:
     rule = make_rule_reader(texts, store)
     from byline.pipeline.answer_type import IMPLIED
 
-    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule, rule.store,
-                      None if args.no_implied_heads else IMPLIED)
-    if store is not None:
-        date_windows(examples, store)
     answers: dict[str, str] = {}
     if args.llm_answers:
         answers = {r["id"]: r["answer"] for r in map(json.loads, args.llm_answers.open(encoding="utf-8"))}
-        lacking = [ex.id for ex in examples if ex.spans and ex.id not in answers]
+        lacking = [ex.id for ex in examples if ex.evidence and ex.id not in answers]
         if lacking:
             sys.exit(f"{args.llm_answers} lacks answers to {len(lacking)} questions (e.g. {lacking[0]}): "
                      "run benchmarks/llm_answers.py on the same --cache")
+    heads = featurise(examples, args.wordnet, model, None if args.no_rule else rule, rule.store,
+                      None if args.no_implied_heads else IMPLIED, answers)
+    if store is not None:
+        date_windows(examples, store)
+    if answers:
         add_llm_features(examples, answers)
     rows, gate_feats = out_of_fold(examples)
     if answers:

@@ -16,7 +16,8 @@ from benchmarks.fit_reader import Example, add_llm_features, llm_gate_features, 
 from benchmarks.llm_answers import first_line, prompt
 from byline.index.errors import SettingsError
 from byline.index.sentences import split_sentences
-from byline.pipeline.fitted import Evidence, ReaderParams, Scored
+from byline.pipeline.fitted import Evidence, ReaderParams, Scored, voted_candidates
+from byline.pipeline.nlp import parse
 from byline.pipeline.spans import SpanCandidate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,6 +50,14 @@ def test_gate_sees_whether_the_model_agrees_with_the_reader_and_quotes_the_sente
     assert disagree["g_llm_agree"] == 0.0 and disagree["g_llm_in_text"] == 0.0
     assert llm_gate_features(ex, "Istanbul", "unknown")["g_llm_unknown"] == 1.0
     assert llm_unknown("") and llm_unknown("Unknown") and not llm_unknown("Umerov")
+
+
+def test_the_models_answer_is_a_candidate_where_the_sentence_says_it_and_only_there() -> None:
+    doc = parse([SENTENCE])[0]
+    (voted,) = voted_candidates(doc, "“rustem umerov.”", set())
+    assert (voted.text, voted.kind) == ("Rustem Umerov", "VOTED")
+    assert voted_candidates(doc, "Rustem Umerov", {(voted.start, voted.end)}) == []  # spaCy offered it already
+    assert voted_candidates(doc, "Vladimir Medinsky", set()) == [] and voted_candidates(doc, "", set()) == []
 
 
 def test_prompt_numbers_the_sentences_and_gives_the_quiz_date() -> None:

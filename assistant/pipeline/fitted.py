@@ -251,10 +251,11 @@ class Scored:
 
 def featurise(
     at: AnswerType, evidence: list[Evidence], docs: list[Any], heads: HeadTable,
-    reads: list[SentenceSpans] | None = None,
+    reads: list[SentenceSpans] | None = None, voted: str = "",
 ) -> list[list[Scored]]:
     """Return, per sentence, its candidate spans with their features (scores not yet filled); with
-    the span model's `reads`, its best span in each sentence is a candidate too (kind MODEL)."""
+    the span model's `reads`, its best span in each sentence is a candidate too (kind MODEL), and
+    where another reader's answer `voted` occurs in a sentence, so is it (kind VOTED)."""
     normed = [f" {answer_key(doc.text)} " for doc in docs]
     out: list[list[Scored]] = []
     for i, (ev, doc) in enumerate(zip(evidence, docs, strict=True)):
@@ -263,6 +264,7 @@ def featurise(
         found = candidates(doc)
         if reads is not None:
             found += model_candidates(doc, reads[i], {(c.start, c.end) for c in found})
+        found += voted_candidates(doc, voted, {(c.start, c.end) for c in found})
         for sp in found:
             padded = f" {answer_key(sp.text)} "
             support = [k for k, t in enumerate(normed) if padded in t]
@@ -284,6 +286,17 @@ def model_candidates(doc: Any, read: SentenceSpans, seen: set[tuple[int, int]]) 
     if span is None or (span.start, span.end) in seen or not span.text.strip():
         return []
     return [SpanCandidate(span.start, span.end, span.text, "MODEL")]
+
+
+def voted_candidates(doc: Any, voted: str, seen: set[tuple[int, int]]) -> list[SpanCandidate]:
+    """Return the first place the sentence says `voted` (case ignored) as a candidate, unless spaCy
+    offered that span."""
+    wanted = voted.strip().strip("\"'.,;:!?“”‘’").strip()
+    at = doc.text.lower().find(wanted.lower()) if wanted else -1
+    span = doc.char_span(at, at + len(wanted), alignment_mode="expand") if at >= 0 else None
+    if span is None or (span.start, span.end) in seen or not span.text.strip():
+        return []
+    return [SpanCandidate(span.start, span.end, span.text, "VOTED")]
 
 
 def add_span_scores(spans: list[list[Scored]], docs: list[Any], reads: list[SentenceSpans]) -> None:

@@ -33,7 +33,7 @@ class SpanCandidate:
     start: int
     end: int
     text: str
-    kind: str  # an entity label, or NP, PROPN, NUM, NUMUNIT, DURATION, TITLE, QUOTE
+    kind: str  # an entity label, or NP, PROPN, NUM, NUMUNIT, DURATION, TITLE, QUOTE (fitted.py adds MODEL, VOTED)
 
     def char_offsets(self, doc: Any) -> tuple[int, int]:
         """Return the span's character offsets in the sentence."""
