@@ -29,9 +29,9 @@ WordNet is needed here only (its classes are shipped in the file): `apt-get inst
 wordnet-sense-index` puts it in /usr/share/wordnet (nltk reads `index.sense` when it opens WordNet), read directly by nltk's WordNetCorpusReader (`--wordnet`); an
 nltk_data folder with corpora/wordnet works too (`--wordnet DIR/corpora/wordnet`).
 `--weeks even|odd` fits on half the weeks (by sorted week index), to judge the product on the
-other half with `byline eval`.
+other half with `byline eval`. Rerunning with the same data and arguments writes the same file.
 `--llm-answers FILE` (with `--cache`) adds a language model's short answers to the same questions
-(`llm_answers.py`) as features and candidates: a lab measurement, the product refuses that file. Rerunning with the same data and arguments writes the same file.
+(`llm_answers.py`) as features and candidates: a lab measurement, the product refuses that file.
 """
 
 from __future__ import annotations
