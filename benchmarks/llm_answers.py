@@ -29,10 +29,11 @@ MAX_TOKENS = 16
 
 def prompt(question: str, date: str, sentences: list[str]) -> list[dict[str, str]]:
     """Return the chat messages asking for a short answer from the numbered sentences."""
-    numbered = "\n".join(f"[{i}] {s}" for i, s in enumerate(sentences, 1))
+    from byline.pipeline.generate import numbered  # the generative mode's own numbering
+
     asked = f" (asked on {date})" if date else ""
     return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"Sentences:\n{numbered}\n\nQuestion{asked}: {question}\nAnswer:"}]
+            {"role": "user", "content": f"Sentences:\n{numbered(sentences)}\n\nQuestion{asked}: {question}\nAnswer:"}]
 
 
 def first_line(reply: str) -> str:

@@ -264,7 +264,8 @@ def featurise(
         found = candidates(doc)
         if reads is not None:
             found += model_candidates(doc, reads[i], {(c.start, c.end) for c in found})
-        found += voted_candidates(doc, voted, {(c.start, c.end) for c in found})
+        if voted:
+            found += voted_candidates(doc, voted, {(c.start, c.end) for c in found})
         for sp in found:
             padded = f" {answer_key(sp.text)} "
             support = [k for k, t in enumerate(normed) if padded in t]
