@@ -107,6 +107,15 @@ class Settings(BaseSettings):
             " written by benchmarks/fit_span.py, used by the fitted reader instead of the shipped params/span-v2.json."
         ),
     )
+    reader_llm: str | None = Field(
+        None,
+        description=(
+            "Language model the fitted reader asks for a short answer over the sentences it reads, and weighs"
+            " as a vote (pipeline/params/reader-v5-llm.json, fitted on Qwen2.5-Coder-1.5B-Instruct's answers;"
+            " docs/evaluation.md); the same forms as llm, with llm_model, llm_api_key_env and llm_timeout."
+            " One model call per question (about 4 s on 2 cores); unset: no vote."
+        ),
+    )
     max_question_chars: int = Field(500, ge=1, description="Longer questions (characters) are refused politely.")
     exact_search_below: int = Field(
         200_000, ge=0, description="Chunk vectors; above it FAISS uses HNSW instead of exact search.",
@@ -140,7 +149,7 @@ class Settings(BaseSettings):
         ),
     )
 
-    @field_validator("llm")
+    @field_validator("llm", "reader_llm")
     @classmethod
     def _model_spec(cls, value: str | None) -> str | None:
         kind, sep, target = (value or "").partition(":")

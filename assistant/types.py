@@ -176,6 +176,7 @@ class Answer:
     written: str = ""
     statements: tuple[Statement, ...] = ()
     verified: bool = False
+    vote: str = ""  # the short answer the `reader_llm` model gave, which the fitted reader weighed ("": none)
 
     @property
     def fully_verified(self) -> bool:

@@ -31,7 +31,8 @@ nltk_data folder with corpora/wordnet works too (`--wordnet DIR/corpora/wordnet`
 `--weeks even|odd` fits on half the weeks (by sorted week index), to judge the product on the
 other half with `byline eval`. Rerunning with the same data and arguments writes the same file.
 `--llm-answers FILE` (with `--cache`) adds a language model's short answers to the same questions
-(`llm_answers.py`) as features and candidates: a lab measurement, the product refuses that file.
+(`llm_answers.py`) as features and candidates, as the product weighs a vote (`pipeline/vote.py`):
+the file written is read with `reader_llm` set to the same model (params/reader-v5-llm.json).
 """
 
 from __future__ import annotations
@@ -248,6 +249,7 @@ def featurise(
     from byline.pipeline.question import analyse
     from byline.pipeline.read import missing_names
     from byline.pipeline.spans import candidates
+    from byline.pipeline.vote import says_unknown
 
     qdocs = parse([ex.text for ex in examples])
     sdocs = [parse([e.text for e in ex.evidence]) if ex.evidence else [] for ex in examples]
@@ -260,7 +262,7 @@ def featurise(
         at = answer_type(qdoc, heads)
         reads = span_model.read(ex.text, [e.text for e in ex.evidence]) if span_model is not None and docs else None
         voted = (answers or {}).get(ex.id, "")
-        ex.spans = spans_of(at, ex.evidence, docs, heads, reads, "" if llm_unknown(voted) else voted) if docs else []
+        ex.spans = spans_of(at, ex.evidence, docs, heads, reads, "" if says_unknown(voted) else voted) if docs else []
         if rule is not None and docs:
             add_rule_scores(ex.spans, analyse(ex.text), candidates_of(ex), rule)
         if store is not None:
@@ -365,40 +367,16 @@ def sentence_readings(ex: Example, weights: dict[str, float], intercept: float) 
     return sorted(out, key=lambda r: r.score, reverse=True)
 
 
-def llm_unknown(answer: str) -> bool:
-    """Return True when a language model's reply says the sentences do not answer."""
-    from byline.pipeline.read import answer_key
-
-    k = answer_key(answer)
-    return not k or k.startswith("unknown") or k in {"none", "not mentioned", "not given", "n a"}
-
-
 def add_llm_features(examples: list[Example], answers: dict[str, str]) -> None:
     """Add to every candidate how far it agrees with a language model's answer to its question
-    (`llm_answers.py`): token F1, exact match, and whether the model said "unknown"."""
-    from byline.evaluation.metrics import token_f1
-    from byline.pipeline.read import answer_key
+    (`llm_answers.py`), as the product does with a vote (`vote.candidate_features`)."""
+    from byline.pipeline.vote import candidate_features
 
     for ex in examples:
         a = answers.get(ex.id, "")
-        unknown = llm_unknown(a)
         for ss in ex.spans:
             for s in ss:
-                s.features["llm_f1"] = 0.0 if unknown else token_f1(s.span.text, [a])
-                s.features["llm_exact"] = float(not unknown and answer_key(s.span.text) == answer_key(a))
-                s.features["llm_unknown"] = float(unknown)
-
-
-def llm_gate_features(ex: Example, best: str, answer: str) -> dict[str, float]:
-    """Return the gate's view of a language model's answer: "unknown", agreement with the reader's
-    best answer, and whether its words occur in the sentences read."""
-    from byline.evaluation.metrics import normalize_answer, token_f1
-
-    if llm_unknown(answer):
-        return {"g_llm_unknown": 1.0, "g_llm_agree": 0.0, "g_llm_in_text": 0.0}
-    text = " " + " ".join(normalize_answer(e.text) for e in ex.evidence) + " "
-    return {"g_llm_unknown": 0.0, "g_llm_agree": token_f1(best, [answer]),
-            "g_llm_in_text": float(f" {normalize_answer(answer)} " in text)}
+                s.features.update(candidate_features(s.span.text, a))
 
 
 def fit_gate(feats: list[dict[str, float]], answerable: list[bool]) -> tuple[dict[str, float], float]:
@@ -664,8 +642,9 @@ def params_of(args: Any, train: list[Example], threshold: float, summary: dict[s
                                   "answerable questions' out-of-fold gate probabilities fall"},
         } if gate else None,
         "rule_reader": not args.no_rule,
-        # a reader that reads a language model's answers: the product cannot ask one yet (ReaderParams refuses the file)
-        "llm_answers": {"file": args.llm_answers.name, "sha256": sha256(args.llm_answers)} if args.llm_answers else None,
+        # a reader that weighs a language model's answers: read only with reader_llm set (ReaderParams.load(voted=True))
+        "llm_answers": {"file": args.llm_answers.name, "sha256": sha256(args.llm_answers), "model": args.llm_model,
+                        "prompt": "prompts/vote_system.txt, prompts/vote_user.txt"} if args.llm_answers else None,
         "span_model": {"version": span.version, "sha256": span.sha256, "fitted_on": span.raw.get("fit", {}).get("years")} if span else None,
         "intercept": intercept,
         "weights": dict(sorted(weights.items())),
@@ -705,7 +684,9 @@ def main() -> None:
     ap.add_argument("--no-rule", action="store_true", help="fit without the rule reader's judgement (as reader-v2 was)")
     ap.add_argument("--llm-answers", type=Path, default=None, metavar="JSONL",
                     help="add a language model's answers to the features (benchmarks/llm_answers.py on the same --cache); "
-                         "the product cannot run such a reader yet and refuses its file")
+                         "the file written is read with reader_llm set to that model")
+    ap.add_argument("--llm-model", default="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (GGUF sha256 cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046)",
+                    help="with --llm-answers: the model that wrote them, as the file records it")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
@@ -770,9 +751,11 @@ def main() -> None:
         add_llm_features(examples, answers)
     rows, gate_feats = out_of_fold(examples)
     if answers:
+        from byline.pipeline.vote import gate_features
+
         for ex, r, g in zip(examples, rows, gate_feats, strict=True):
             if ex.spans:
-                g.update(llm_gate_features(ex, r["answer"], answers[ex.id]))
+                g.update(gate_features(r["answer"], answers[ex.id], [e.text for e in ex.evidence]))
     gating = bool(args.index) and not args.no_gate  # the gate learns from the questions asked without their answer
     gate_p = gate_out_of_fold(examples, gate_feats) if gating else None
     for i, (r, ex) in enumerate(zip(rows, examples, strict=True)):

@@ -6,8 +6,8 @@ usage: python benchmarks/llm_answers.py CACHE MODEL.gguf OUT.jsonl [--rtqa /work
 CACHE is the retrieved sentences `fit_reader.py --index … --in-corpus --cache CACHE` kept (the
 questions asked without their answer included: there the right reply is "unknown"). The model
 sees the same 8 sentences the reader reads, numbered, with the question and its quiz date, and
-answers in a few words or "unknown" (greedy decoding, at most 16 tokens: a rerun writes the same
-answers on the same machine). One JSON line per question, written as it goes: a stopped run goes
+answers in a few words or "unknown" (the product's vote prompt, `pipeline/vote.py`; greedy
+decoding, at most 16 tokens: a rerun writes the same answers on the same machine). One JSON line per question, written as it goes: a stopped run goes
 on where it stopped. Needs the `llm-local` extra (llama-cpp-python).
 """
 
@@ -21,24 +21,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/llm_answers.py` from anywhere
-
-SYSTEM = ("You answer news quiz questions using only the given sentences. Reply with the answer only: a few words "
-          "copied from the sentences, no explanation. If the sentences do not give the answer, reply: unknown")
-MAX_TOKENS = 16
-
-
-def prompt(question: str, date: str, sentences: list[str]) -> list[dict[str, str]]:
-    """Return the chat messages asking for a short answer from the numbered sentences."""
-    from byline.pipeline.generate import numbered  # the generative mode's own numbering
-
-    asked = f" (asked on {date})" if date else ""
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"Sentences:\n{numbered(sentences)}\n\nQuestion{asked}: {question}\nAnswer:"}]
-
-
-def first_line(reply: str) -> str:
-    """Return the reply's first non-empty line, stripped (small models sometimes go on)."""
-    return next((line.strip() for line in reply.strip().splitlines() if line.strip()), "")
 
 
 def main() -> None:
@@ -59,6 +41,8 @@ def main() -> None:
     ranked = pickle.loads(args.cache.read_bytes())
     questions = {q["id"]: q for q in map(json.loads, (args.rtqa / "rtqa-2022" / "questions.jsonl").open(encoding="utf-8"))}
     done = {json.loads(line)["id"] for line in args.out.open(encoding="utf-8")} if args.out.exists() else set()
+    from byline.pipeline.vote import MAX_TOKENS, first_line, messages
+
     llm = Llama(model_path=str(args.model), n_ctx=2048, n_threads=args.threads, verbose=False)
     with args.out.open("a", encoding="utf-8") as out:
         for qid, (sentences, *_) in ranked.items():
@@ -66,7 +50,7 @@ def main() -> None:
                 continue
             q = questions[qid.removesuffix("/answer-removed")]
             start = time.perf_counter()
-            reply = llm.create_chat_completion(messages=prompt(q["question"], q.get("date", ""), [s.text for s in sentences]),
+            reply = llm.create_chat_completion(messages=messages(q["question"], q.get("date", ""), [s.text for s in sentences]),
                                                max_tokens=MAX_TOKENS, temperature=0.0)
             answer = first_line(reply["choices"][0]["message"]["content"] or "")
             out.write(json.dumps({"id": qid, "answer": answer, "seconds": round(time.perf_counter() - start, 2)}) + "\n")

@@ -1,5 +1,6 @@
-"""A language model's short answers as reader features (fit_reader.py --llm-answers): what the
-candidates and the gate learn from them, the model asked for real, and the product's refusal."""
+"""A language model's short answers as reader features (fit_reader.py --llm-answers, pipeline/vote.py):
+what the candidates and the gate learn from them, the prompt, and the fit's model asked for real.
+The product asking for a vote is tests/test_vote.py."""
 
 from __future__ import annotations
 
@@ -12,13 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.fit_reader import Example, add_llm_features, llm_gate_features, llm_unknown
-from benchmarks.llm_answers import first_line, prompt
-from byline.index.errors import SettingsError
+from benchmarks.fit_reader import Example, add_llm_features
 from byline.index.sentences import split_sentences
-from byline.pipeline.fitted import Evidence, ReaderParams, Scored, voted_candidates
+from byline.pipeline.fitted import Evidence, Scored, voted_candidates
 from byline.pipeline.nlp import parse
 from byline.pipeline.spans import SpanCandidate
+from byline.pipeline.vote import first_line, gate_features, messages, says_unknown
 
 ROOT = Path(__file__).resolve().parents[1]
 SENTENCE = "Ukraine's delegation, headed by defence minister Rustem Umerov, arrived in Istanbul on Friday."
@@ -44,12 +44,12 @@ def test_candidates_agreeing_with_the_models_answer_are_marked_and_unknown_marks
 
 
 def test_gate_sees_whether_the_model_agrees_with_the_reader_and_quotes_the_sentences() -> None:
-    ex = example()
-    assert llm_gate_features(ex, "Rustem Umerov", "Rustem Umerov") == {"g_llm_unknown": 0.0, "g_llm_agree": 1.0, "g_llm_in_text": 1.0}
-    disagree = llm_gate_features(ex, "Istanbul", "Vladimir Medinsky")
+    read = [SENTENCE]
+    assert gate_features("Rustem Umerov", "Rustem Umerov", read) == {"g_llm_unknown": 0.0, "g_llm_agree": 1.0, "g_llm_in_text": 1.0}
+    disagree = gate_features("Istanbul", "Vladimir Medinsky", read)
     assert disagree["g_llm_agree"] == 0.0 and disagree["g_llm_in_text"] == 0.0
-    assert llm_gate_features(ex, "Istanbul", "unknown")["g_llm_unknown"] == 1.0
-    assert llm_unknown("") and llm_unknown("Unknown") and not llm_unknown("Umerov")
+    assert gate_features("Istanbul", "unknown", read)["g_llm_unknown"] == 1.0
+    assert says_unknown("") and says_unknown("Unknown.") and says_unknown("Not mentioned") and not says_unknown("Umerov")
 
 
 def test_the_models_answer_is_a_candidate_where_the_sentence_says_it_and_only_there() -> None:
@@ -61,19 +61,11 @@ def test_the_models_answer_is_a_candidate_where_the_sentence_says_it_and_only_th
 
 
 def test_prompt_numbers_the_sentences_and_gives_the_quiz_date() -> None:
-    system, user = prompt("Who leads Ukraine's delegation?", "2025-05-16", [SENTENCE, "Talks began on Friday."])
+    system, user = messages("Who leads Ukraine's delegation?", "2025-05-16", [SENTENCE, "Talks began on Friday."])
     assert "unknown" in system["content"]
     assert f"[1] {SENTENCE}\n[2] Talks began on Friday." in user["content"]
     assert "(asked on 2025-05-16): Who leads Ukraine's delegation?" in user["content"]
     assert first_line("\n Rustem Umerov\nHe is the defence minister.") == "Rustem Umerov"
-
-
-def test_product_refuses_a_reader_fitted_with_a_models_answers(tmp_path: Path) -> None:
-    shipped = ROOT / "assistant" / "pipeline" / "params" / "reader-v5.json"
-    data = json.loads(shipped.read_text(encoding="utf-8")) | {"llm_answers": {"file": "a.jsonl", "sha256": "0" * 16}}
-    (tmp_path / "reader-llm.json").write_text(json.dumps(data), encoding="utf-8")
-    with pytest.raises(SettingsError, match="language model's answers"):
-        ReaderParams.load(tmp_path / "reader-llm.json")
 
 
 def test_llm_answers_asks_a_real_model_once_per_question_and_goes_on_where_it_stopped(tmp_path: Path) -> None:

@@ -108,7 +108,7 @@ def render_answer(answer: Answer, *, strike: bool = False) -> str:
         parts.append(f'<p class="byline-answer-text byline-written">{render_statements(answer, strike=strike)}</p>')
     else:
         parts.append(f'<p class="byline-answer-text">{esc(answer.text)} {markers}</p>')
-    if answer.note and (answer.written or answer.note.startswith("Extracted")):
+    if answer.note and (answer.written or answer.note.startswith(("Extracted", "Read without"))):
         parts.append(f'<p class="byline-note">{esc(answer.note)}</p>')
     if _rewritten(answer):
         parts.append(

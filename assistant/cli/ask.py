@@ -89,7 +89,7 @@ def _print(answer: dict[str, Any], *, strike: bool = False) -> None:
     struck = [s for s in answer.get("statements", []) if strike and answer.get("verified") and not s["verified"]]
     for s in struck:
         console.print(f"[strike]{shown(s['text'])}[/] [dim](not supported by the cited sentence)[/]", highlight=False)
-    if (answer.get("written") or answer.get("note", "").startswith("Extracted")) and answer["note"] and not struck:
+    if (answer.get("written") or answer.get("note", "").startswith(("Extracted", "Read without"))) and answer["note"] and not struck:
         console.print(f"[dim]{shown(answer['note'])}[/]", highlight=False)
     for n, c in enumerate(answer["citations"], start=1):
         console.print(f"\n[bold][{n}][/] “{shown(c['text'])}”", highlight=False)

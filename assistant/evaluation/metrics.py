@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 import re
-import string
 import unicodedata
-from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+
+from byline.pipeline.overlap import exact_match, normalize_answer, token_f1
 
 __all__ = [
     "AbstentionScores",
@@ -35,8 +35,6 @@ __all__ = [
     "token_f1",
 ]
 
-_ARTICLES = re.compile(r"\b(a|an|the)\b")
-_PUNCTUATION = frozenset(string.punctuation) | {"‘", "’", "“", "”", "–", "—", "£", "€", "…"}
 # Curly quotes and dashes are written both ways in news copy; gold strings are typed straight.
 _TYPOGRAPHY = str.maketrans(
     {"‘": "'", "’": "'", "“": '"', "”": '"', "–": "-", "—": "-", "\u00a0": " "}
@@ -44,48 +42,6 @@ _TYPOGRAPHY = str.maketrans(
 _SENTENCE_BREAK = re.compile(r"(?<=[.!?])[\"')\]]*\s+")
 MIN_FRAGMENT_WORDS = 4
 """A cited sentence shorter than this never matches by being *inside* the evidence string."""
-
-
-# -- answers (SQuAD) -------------------------------------------------------------------------
-
-
-def normalize_answer(text: str) -> str:
-    """Return `text` as SQuAD compares answers: lower-cased, no punctuation or articles."""
-    text = unicodedata.normalize("NFKC", text).lower()
-    text = "".join(ch for ch in text if ch not in _PUNCTUATION)
-    text = _ARTICLES.sub(" ", text)
-    return " ".join(text.split())
-
-
-def exact_match(prediction: str, answers: Sequence[str]) -> float:
-    """Return 1.0 when `prediction` equals any acceptable answer after normalisation, else 0.0.
-
-    With no acceptable answers (an unanswerable question) only an empty prediction matches,
-    as in SQuAD 2.0: pass "" for an abstention.
-    """
-    predicted = normalize_answer(prediction)
-    if not answers:
-        return float(predicted == "")
-    return float(any(predicted == normalize_answer(a) for a in answers))
-
-
-def token_f1(prediction: str, answers: Sequence[str]) -> float:
-    """Return the best token-overlap F1 between `prediction` and any acceptable answer (0.0–1.0)."""
-    if not answers:
-        return exact_match(prediction, answers)
-    return max(
-        _f1(normalize_answer(prediction).split(), normalize_answer(a).split()) for a in answers
-    )
-
-
-def _f1(predicted: list[str], gold: list[str]) -> float:
-    if not predicted or not gold:
-        return float(predicted == gold)
-    common = sum((Counter(predicted) & Counter(gold)).values())
-    if common == 0:
-        return 0.0
-    precision, recall = common / len(predicted), common / len(gold)
-    return 2 * precision * recall / (precision + recall)
 
 
 # -- evidence --------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ span model's scores (`span_model.py`, fine-tuned on other years' quizzes) and th
 judgement of each sentence, when the file says it was fitted with them. A candidate's `score` is
 its fitted log-odds of being the answer; `confidence` is that probability.
 
+With a language model's vote (`vote.py`, the `reader_llm` setting) the parameters come from
+`params/reader-v5-llm.json`, fitted the same way with that model's answers among the features;
+when the model fails, the question is read with `reader-v5.json`, as if no vote had been asked.
+
 Whether to answer at all is a second, question-level decision when the file has an `answerable`
 gate: a logistic regression over what the reader made of all the ranked sentences (how strong and
 how repeated its best answer is, how strong the others are, whether the question's names occur,
@@ -34,6 +38,7 @@ from byline.pipeline.paramfile import read_params
 from byline.pipeline.question import Question
 from byline.pipeline.read import Reader, RuleReader, answer_key, missing_names
 from byline.pipeline.spans import SpanCandidate, candidates
+from byline.pipeline.vote import Vote, candidate_features, gate_features
 from byline.types import Candidate, Span
 
 if TYPE_CHECKING:
@@ -42,6 +47,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PARAMS = "reader-v5.json"
+VOTED_PARAMS = "reader-v5-llm.json"
 SPAN_SCALE = 10.0  # span model scores are logit sums in about -20..20; features stay near -2..2
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",
@@ -76,22 +82,29 @@ class ReaderParams:
     span_model: str = ""  # version of the span model whose scores the weights read ("": none)
     rule_reader: bool = False  # the weights read the rule reader's judgement of each sentence
     gate: Gate | None = None  # the answerability gate; without it, abstain under `threshold`
+    voted: bool = False  # fitted with a language model's answers among the features (read with a Vote)
 
     @classmethod
-    def load(cls, path: Path | None = None) -> ReaderParams:
-        """Return the parameters in `path`, by default the file shipped with the package."""
-        data = read_params(PARAMS, path)
-        if data.get("llm_answers"):
-            raise SettingsError(f"reader parameter file {path or PARAMS} was fitted with a language model's answers "
-                                "among its features (fit_reader.py --llm-answers), which Byline cannot ask yet — "
-                                "fit without --llm-answers")
+    def load(cls, path: Path | None = None, *, voted: bool = False) -> ReaderParams:
+        """Return the parameters in `path`, by default the file shipped with the package (with
+        `voted`, the one fitted with a language model's answers)."""
+        name = VOTED_PARAMS if voted else PARAMS
+        data = read_params(name, path)
+        if bool(data.get("llm_answers")) != voted:
+            raise SettingsError(
+                f"reader parameter file {path or name} was fitted with a language model's answers among its features"
+                " (fit_reader.py --llm-answers): set reader_llm to that model, or give a file fitted without them"
+                if not voted else
+                f"reader parameter file {path or name} was fitted without a language model's answers, so it cannot"
+                " weigh reader_llm's vote: give one written by fit_reader.py --llm-answers, or unset reader_llm"
+            )
         try:
             return cls(
                 version=data["version"], weights=data["weights"], intercept=float(data["intercept"]),
                 heads=HeadTable.from_json(data["heads"]), threshold=float(data["threshold"]["probability"]),
                 raw=data, span_model=str((data.get("span_model") or {}).get("version", "")),
                 rule_reader=bool(data.get("rule_reader", False)),
-                gate=Gate.from_json(data["answerable"]) if data.get("answerable") else None,
+                gate=Gate.from_json(data["answerable"]) if data.get("answerable") else None, voted=voted,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"reader parameter file {path or PARAMS} is incomplete ({exc}) — rerun `make fit`") from None
@@ -109,9 +122,10 @@ class Gate:
     def from_json(cls, data: Mapping[str, Any]) -> Gate:
         return cls(weights=data["weights"], intercept=float(data["intercept"]), threshold=float(data["threshold"]["probability"]))
 
-    def probability(self, readings: list[Reading]) -> float:
-        """Return the fitted probability that the articles read answer the question."""
-        return _sigmoid(log_odds(self.weights, self.intercept, answerable_features(readings)))
+    def probability(self, readings: list[Reading], extra: Mapping[str, float] | None = None) -> float:
+        """Return the fitted probability that the articles read answer the question (`extra`: the
+        vote's observations, `vote.gate_features`)."""
+        return _sigmoid(log_odds(self.weights, self.intercept, answerable_features(readings) | dict(extra or {})))
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,11 +189,12 @@ def dated(readings: list[Reading]) -> dict[str, float]:
     }
 
 
-@lru_cache(maxsize=1)
-def shipped_params() -> ReaderParams:
-    """Return the shipped parameters, read once per process."""
-    log.info("loading reader parameters %s", PARAMS)
-    return ReaderParams.load()
+@lru_cache(maxsize=2)
+def shipped_params(voted: bool = False) -> ReaderParams:
+    """Return the shipped parameters (with `voted`, those that weigh a language model's vote),
+    read once per process."""
+    log.info("loading reader parameters %s", VOTED_PARAMS if voted else PARAMS)
+    return ReaderParams.load(voted=voted)
 
 
 def log_odds(weights: Mapping[str, float], intercept: float, features: Mapping[str, float]) -> float:
@@ -353,53 +368,68 @@ class FittedReader:
     """Pipeline step (a `Reader`): each ranked sentence's best span by fitted log-odds.
 
     Beside spaCy's candidates it reads, when its parameters were fitted with them, the span
-    model's scores (`span_model`) and the rule reader's judgement of each sentence (`rule`).
+    model's scores (`span_model`) and the rule reader's judgement of each sentence (`rule`);
+    given a language model's `Vote` and `voted` parameters, it weighs the vote too.
 
     Whether it answers is the parameter file's answerability gate (`abstains`); without one, it
-    abstains under `abstain_below`, the log-odds of the file's confidence threshold, or when the
-    best sentence's article lacks a name the question asks about (`missing`, marked as the rule
-    reader marks it).
+    abstains under the log-odds of the file's confidence threshold, or when the best sentence's
+    article lacks a name the question asks about (`missing`, marked as the rule reader marks it).
     """
 
     def __init__(
         self, store: IndexStore, params: ReaderParams | None = None, span_model: SpanModel | None = None,
-        rule: Reader | None = None,
+        rule: Reader | None = None, voted: ReaderParams | None = None,
     ) -> None:
         self.store = store
         self.params = params or shipped_params()
-        p = self.params.threshold
-        self.abstain_below = math.log(p / (1 - p))
+        self.voted = voted
+        self.abstain_below = math.log(self.params.threshold / (1 - self.params.threshold))
+        if self.params.voted or (voted is not None and not voted.voted):
+            raise SettingsError("the fitted reader's parameters with and without a language model's vote are swapped"
+                                " — pass the file fitted with --llm-answers as `voted`")
+        versions = {p.span_model for p in (self.params, voted) if p is not None}
         self.span_model = span_model
-        if self.params.span_model and span_model is None:
+        if any(versions) and span_model is None:
             from byline.pipeline.span_model import shipped_span_model
 
             self.span_model = shipped_span_model()
-        if self.span_model is not None and self.params.span_model != self.span_model.params.version:
-            raise SettingsError(
-                f"reader parameters {self.params.version} were fitted with span model {self.params.span_model or 'none'},"
-                f" not {self.span_model.params.version} — refit them with benchmarks/fit_reader.py"
-            )
+        for version in versions:
+            if self.span_model is not None and version != self.span_model.params.version:
+                raise SettingsError(
+                    f"reader parameters were fitted with span model {version or 'none'},"
+                    f" not {self.span_model.params.version} — refit them with benchmarks/fit_reader.py"
+                )
         self.rule = rule
-        if self.params.rule_reader and rule is None:
+        if any(p.rule_reader for p in (self.params, voted) if p is not None) and rule is None:
             from byline.pipeline.words import WordVectors
 
             self.rule = RuleReader(store, WordVectors(store.embedder))
 
-    def run(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
+    def params_for(self, vote: Vote | None) -> ReaderParams:
+        """Return the parameters that read with `vote`: the voted ones when the model answered."""
+        return self.voted if self.voted is not None and vote is not None and vote.usable else self.params
+
+    def run(self, question: Question, candidates: list[Candidate], vote: Vote | None = None) -> list[Candidate]:
         """Return the candidates with their best span and its log-odds as score, best first."""
         if not candidates:
             return []
+        params = self.params_for(vote)
+        voting = vote if params.voted else None
         docs = parse([c.sentence.text for c in candidates])
-        at = answer_type(question.doc, self.params.heads)
+        at = answer_type(question.doc, params.heads)
         evidence = evidence_of(candidates)
         missing = missing_names(self.store, question, [c.sentence for c in candidates])
-        reads = self.span_model.read(question.text, [c.sentence.text for c in candidates]) if self.span_model else None
-        featured = featurise(at, evidence, docs, self.params.heads, reads)
-        if self.params.rule_reader and self.rule is not None:
+        span_model = self.span_model if params.span_model else None
+        reads = span_model.read(question.text, [c.sentence.text for c in candidates]) if span_model is not None else None
+        said = voting.answer if voting is not None and not voting.unknown else ""
+        featured = featurise(at, evidence, docs, params.heads, reads, said)
+        if params.rule_reader and self.rule is not None:
             add_rule_scores(featured, question, candidates, self.rule)
         for cand, doc, spans, lacks in zip(candidates, docs, featured, missing, strict=True):
             for s in spans:
-                s.score = log_odds(self.params.weights, self.params.intercept, s.features)
+                if voting is not None:
+                    s.features.update(candidate_features(s.span.text, voting.answer))
+                s.score = log_odds(params.weights, params.intercept, s.features)
             best = max(spans, key=lambda s: s.score, default=None)
             if best is None:
                 cand.span, cand.score = None, -math.inf
@@ -411,15 +441,21 @@ class FittedReader:
             cand.missing = lacks
         return sorted(candidates, key=lambda c: c.score, reverse=True)
 
-    def abstains(self, ranked: list[Candidate]) -> bool:
+    def abstains(self, ranked: list[Candidate], vote: Vote | None = None) -> bool:
         """Return True when the gate finds the question unanswered by these sentences (without a
         gate: when the best answer's probability is under the threshold or its article lacks a
         name the question asks about)."""
         if not ranked:
             return True
-        if self.params.gate is not None:
-            return self.params.gate.probability(readings(ranked)) < self.params.gate.threshold
-        return ranked[0].score < self.abstain_below or ranked[0].missing > 0
+        params = self.params_for(vote)
+        if params.gate is not None:
+            extra = None
+            if params.voted and vote is not None:
+                best = ranked[0].span.text if ranked[0].span is not None else ""
+                extra = gate_features(best, vote.answer, [c.sentence.text for c in ranked])
+            return params.gate.probability(readings(ranked), extra) < params.gate.threshold
+        p = params.threshold
+        return ranked[0].score < math.log(p / (1 - p)) or ranked[0].missing > 0
 
     def confidence(self, best: Candidate) -> float:
         """Return the fitted probability that the best candidate's span is the answer."""

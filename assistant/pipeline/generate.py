@@ -61,20 +61,22 @@ class ModelSpec:
         return cls(kind=kind, target=target, **options)
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> ModelSpec:
-        """Return the spec `settings.llm` names, its key read from `settings.llm_api_key_env`."""
-        if not settings.llm:
-            raise SettingsError("BYLINE_LLM is not set: no language model is configured")
+    def from_settings(cls, settings: Settings, field: str = "llm", **options: Any) -> ModelSpec:
+        """Return the spec the setting `field` names (`llm`, or `reader_llm`), its key read from
+        `settings.llm_api_key_env`; `options` override the spec's other fields (e.g. max_tokens)."""
+        value: str | None = getattr(settings, field)
+        if not value:
+            raise SettingsError(f"BYLINE_{field.upper()} is not set: no language model is configured")
         key = os.environ.get(settings.llm_api_key_env, "") if settings.llm_api_key_env else ""
         if settings.llm_api_key_env and not key:
             log.warning("%s (BYLINE_LLM_API_KEY_ENV) is not set: no API key is sent", settings.llm_api_key_env)
         try:
             return cls.parse(
-                settings.llm, model=settings.llm_model, api_key=key or "none",
-                timeout=settings.llm_timeout, deadline=settings.llm_timeout,
+                value, **{"model": settings.llm_model, "api_key": key or "none",
+                          "timeout": settings.llm_timeout, "deadline": settings.llm_timeout, **options},
             )
         except ValueError as exc:
-            raise SettingsError(f"BYLINE_LLM={settings.llm!r}: {exc}") from None
+            raise SettingsError(f"BYLINE_{field.upper()}={value!r}: {exc}") from None
 
 
 def create_llm(spec: ModelSpec) -> Any:
@@ -172,6 +174,18 @@ class LanguageModel:
         prompt = completion_prompt(question, sentences, hint)
         # a base model goes on to invent the next example: stop at the blank line
         return _until_blank_line(_bounded(lambda: (r.delta or "" for r in llm.stream_complete(prompt)), spec))
+
+    def chat(self, turns: Sequence[dict[str, str]]) -> str:
+        """Return the model's whole reply to the chat `turns` ({"role", "content"} each); a
+        completion model continues them joined by blank lines."""
+        llm = self.llm
+        if self.spec.chat:
+            from llama_index.core.llms import ChatMessage
+
+            chat = [ChatMessage(role=t["role"], content=t["content"]) for t in turns]
+            return "".join(_bounded(lambda: (r.delta or "" for r in llm.stream_chat(chat)), self.spec))
+        prompt = "\n\n".join(t["content"] for t in turns) + " "
+        return "".join(_bounded(lambda: (r.delta or "" for r in llm.stream_complete(prompt)), self.spec))
 
     def reply(self, prompt: str) -> str:
         """Return the model's whole reply to one user message (or completion of `prompt`)."""

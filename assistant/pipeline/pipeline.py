@@ -1,4 +1,4 @@
-"""The answering pipeline: rewrite → retrieve → rank → read → compose, assembled in one place."""
+"""The answering pipeline: rewrite → retrieve → rank → (vote) → read → compose, assembled in one place."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from byline.pipeline.rank import SentenceRanker
 from byline.pipeline.read import Reader, RuleReader
 from byline.pipeline.retrieve import HybridRetriever
 from byline.pipeline.rewrite import FollowUpRewriter, ModelRewriter, Rewriter
+from byline.pipeline.vote import Voter
 from byline.pipeline.words import WordVectors
 from byline.types import Answer, Candidate, Citation, Filters, Turn
 
@@ -36,7 +37,8 @@ class Pipeline:
     A second sentence is cited (up to `top_citations`) only when it gives the same answer and
     scores within `support_margin` of the best; questions over `max_question_chars` are refused.
     With a `writer` (a language model), the answer is then written from the best ranked
-    sentences and checked against them (`stream` yields its text as it comes).
+    sentences and checked against them (`stream` yields its text as it comes). With a `voter`, a
+    language model's short answer over the ranked sentences is weighed by the reader.
     """
 
     store: IndexStore
@@ -49,6 +51,7 @@ class Pipeline:
     support_margin: float = 0.2
     max_question_chars: int = 500
     writer: GenerativeComposer | None = None
+    voter: Voter | None = None
 
     def run(
         self, question: str, *, filters: Filters, history: Sequence[Turn] = (), as_of: date | None = None,
@@ -95,15 +98,20 @@ class Pipeline:
         retrieval = self.retriever.run(asked, filters, as_of)
         parsed = analyse(asked)
         previous = frozenset(c.article_id for _, a in history[-1:] for c in a.citations)
-        ranked = self.reader.run(parsed, self.ranker.run(parsed, retrieval, previous))
+        sentences = self.ranker.run(parsed, retrieval, previous)
+        vote = self.voter.run(asked, sentences, as_of) if self.voter is not None and sentences else None
+        # a vote goes only to a reader that can weigh one (a reader of your own need not take it)
+        ranked = self.reader.run(parsed, sentences, vote) if vote is not None else self.reader.run(parsed, sentences)
         base = Answer(question=question, text=NOT_FOUND, abstained=True, standalone_question=asked,
-                      retrieved=retrieval.hits, as_of=as_of.isoformat() if as_of else "")
+                      retrieved=retrieval.hits, as_of=as_of.isoformat() if as_of else "",
+                      note=f"Read without the language model's vote: {vote.failed}" if vote and vote.failed else "",
+                      vote=vote.answer if vote is not None else "")
         if not ranked:
             return base, []
         best = ranked[0]
         log.debug("best %.3f %s", best.score, best.sentence.text)
         confidence = self.reader.confidence(best)
-        if self.reader.abstains(ranked):
+        if self.reader.abstains(ranked, vote) if vote is not None else self.reader.abstains(ranked):
             return replace(base, confidence=confidence), ranked
         citations = tuple(self._cite(c) for c in self._supporting(best, ranked))
         short = best.span.text if best.span is not None else best.sentence.text
@@ -182,6 +190,7 @@ def build_pipeline(
         composer=composer or ExtractiveComposer(),
         top_citations=settings.top_citations,
         max_question_chars=settings.max_question_chars,
+        voter=_voter(settings) if settings.reader_llm else None,
     )
 
 
@@ -209,15 +218,32 @@ def _writer(settings: Settings, words: WordVectors) -> GenerativeComposer:
     return GenerativeComposer(LanguageModel(spec), verifier)
 
 
+def _voter(settings: Settings) -> Voter:
+    """Return the step that asks the model `settings.reader_llm` names for its short answer."""
+    from byline.index.errors import SettingsError
+    from byline.pipeline.generate import LanguageModel, ModelSpec
+    from byline.pipeline.vote import MAX_TOKENS
+
+    if settings.reader != "fitted":
+        raise SettingsError("reader_llm is a vote the fitted reader weighs: set reader=fitted (BYLINE_READER=fitted) too")
+    spec = ModelSpec.from_settings(settings, "reader_llm", max_tokens=MAX_TOKENS)
+    log.info("the fitted reader weighs the short answer of %s:%s", spec.kind, spec.target)
+    return Voter(LanguageModel(spec))
+
+
 def default_reader(store: IndexStore, settings: Settings, words: WordVectors) -> Reader:
-    """Return the reader `settings.reader` names: the rule reader or the fitted one."""
+    """Return the reader `settings.reader` names: the rule reader or the fitted one (which, with
+    `reader_llm`, reads with the parameters fitted on a language model's votes)."""
     if settings.reader == "fitted":
-        from byline.pipeline.fitted import FittedReader, ReaderParams
+        from byline.pipeline.fitted import FittedReader, ReaderParams, shipped_params
         from byline.pipeline.span_model import SpanModel, SpanParams
 
-        params = ReaderParams.load(settings.reader_params) if settings.reader_params else None
+        voting = bool(settings.reader_llm)
+        given = ReaderParams.load(settings.reader_params, voted=voting) if settings.reader_params else None
+        params, voted = (None, given or shipped_params(voted=True)) if voting else (given, None)
         span = SpanModel(SpanParams.load(settings.span_params)) if settings.span_params else None
-        return FittedReader(store, params, span, RuleReader(store, words, abstain_below=settings.abstain_below))
+        rule = RuleReader(store, words, abstain_below=settings.abstain_below)
+        return FittedReader(store, params, span, rule, voted)
     return RuleReader(store, words, abstain_below=settings.abstain_below)
 
 

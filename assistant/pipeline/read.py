@@ -14,6 +14,7 @@ from byline.types import Candidate, Sentence, Span
 
 if TYPE_CHECKING:
     from byline.index.store import IndexStore
+    from byline.pipeline.vote import Vote
 
 _PRONOUNS = {"he", "she", "they", "his", "her", "their", "him", "them"}
 _WORD = re.compile(r"[\w’'-]+")
@@ -24,14 +25,15 @@ class Reader(Protocol):
     """A pipeline step that reads ranked sentences: each gets its answer span and final score.
 
     `abstains` decides whether the best candidate answers at all; `confidence` turns its score
-    into the reported confidence.
+    into the reported confidence. With `reader_llm` set, both are given a language model's `vote`
+    (`vote.py`) to weigh; otherwise they are called without one.
     """
 
-    def run(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
+    def run(self, question: Question, candidates: list[Candidate], vote: Vote | None = None) -> list[Candidate]:
         """Return the candidates with `span`, `score` and `missing` filled in, best first."""
         ...
 
-    def abstains(self, ranked: list[Candidate]) -> bool:
+    def abstains(self, ranked: list[Candidate], vote: Vote | None = None) -> bool:
         """Return True when the read candidates (best first) should not answer the question."""
         ...
 
@@ -60,8 +62,8 @@ class RuleReader:
         self.abstain_below = abstain_below
         self.soft_sentences = soft_sentences
 
-    def run(self, question: Question, candidates: list[Candidate]) -> list[Candidate]:
-        """Return the candidates scored and with their spans, best first."""
+    def run(self, question: Question, candidates: list[Candidate], vote: Vote | None = None) -> list[Candidate]:
+        """Return the candidates scored and with their spans, best first (no vote is weighed)."""
         q = question
         docs = parse([c.sentence.text for c in candidates])
         self.words.embed(
@@ -92,7 +94,7 @@ class RuleReader:
                 cand.score += 0.05 * max(-1.0, min(1.0, cand.span.score))
         return sorted(candidates, key=lambda c: c.score, reverse=True)
 
-    def abstains(self, ranked: list[Candidate]) -> bool:
+    def abstains(self, ranked: list[Candidate], vote: Vote | None = None) -> bool:
         """Return True when the best score is under `abstain_below` or its article lacks a name the
         question asks about."""
         return not ranked or ranked[0].score < self.abstain_below or ranked[0].missing > 0

@@ -1,0 +1,127 @@
+"""A language model's vote in the fitted reader (`reader_llm`): asked once over the sentences the
+reader reads, weighed by the reader file fitted on such votes, never the answer by itself, and a
+failing model costs the vote, not the answer.
+
+Exact cases run against the scripted OpenAI-compatible endpoint (tests/scripted_model.py); the
+real model is llama-cpp-python's server on SmolLM2-135M (conftest.smollm2_url).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from scripted_model import Reply, ScriptedModel
+
+from byline import Answer, Assistant, Settings
+from byline.index.errors import SettingsError
+from byline.pipeline.fitted import FittedReader, ReaderParams, readings, shipped_params
+from byline.pipeline.generate import LanguageModel, ModelSpec
+from byline.pipeline.question import analyse
+from byline.pipeline.vote import MAX_TOKENS, Vote, Voter, gate_features
+from byline.types import Candidate, Filters
+from byline.ui.render import render_answer
+
+FLAGSHIP = "Who leads Ukraine's delegation?"
+PARAMS = ROOT / "assistant" / "pipeline" / "params"
+
+
+def voting_bot(index: Path, url: str, **settings: object) -> Assistant:
+    """Return an Assistant over `index` whose fitted reader weighs the vote of the model at `url`."""
+    options: dict[str, object] = {"reader": "fitted", "reader_llm": f"openai-like:{url}", "llm_timeout": 5.0, **settings}
+    return Assistant.open(index, settings=Settings(**options), create=False)
+
+
+def said_by_a_citation(answer: Answer) -> bool:
+    """Return True when the short answer is a span of the sentence cited first."""
+    first = answer.citations[0]
+    return 0 <= first.answer_start < first.answer_end <= len(first.text)
+
+
+def ranked_sentences(bot: Assistant) -> list[Candidate]:
+    """Return the sentences the pipeline of `bot` ranks for the flagship question (what the reader reads)."""
+    pipe = bot.pipeline
+    return pipe.ranker.run(analyse(FLAGSHIP), pipe.retriever.run(FLAGSHIP, Filters(), None))
+
+
+def test_the_model_is_asked_once_for_a_short_answer_over_the_numbered_sentences_as_of_the_day(sample_index: Path) -> None:
+    with ScriptedModel("Rustem Umerov") as model:
+        answer = voting_bot(sample_index, model.url).ask(FLAGSHIP, as_of="2025-05-16")
+    (request,) = model.requests
+    system, user = request["messages"]
+    assert request["max_tokens"] == MAX_TOKENS and "unknown" in system["content"]
+    assert user["content"].startswith("Sentences:\n[1] ") and "[8] " in user["content"]
+    assert f"(asked on 2025-05-16): {FLAGSHIP}" in user["content"]
+    assert not answer.abstained and not answer.note and said_by_a_citation(answer)
+    assert answer.vote == "Rustem Umerov" and answer.to_dict()["vote"] == "Rustem Umerov"
+
+
+def test_the_vote_moves_the_reader_to_the_span_it_names(sample_index: Path) -> None:
+    asked = {}
+    for said in ("Rustem Umerov", "Vladimir Medinsky"):
+        with ScriptedModel(said) as model:
+            asked[said] = voting_bot(sample_index, model.url).ask(FLAGSHIP, as_of="2025-05-16")
+    assert "Umerov" in asked["Rustem Umerov"].text and "Medinsky" in asked["Vladimir Medinsky"].text
+    assert all(said_by_a_citation(a) for a in asked.values())
+
+
+def test_a_vote_no_sentence_says_is_never_the_answer(sample_index: Path) -> None:
+    with ScriptedModel("Volodymyr Zelensky's chief of staff Andriy Yermak") as model:
+        answer = voting_bot(sample_index, model.url).ask(FLAGSHIP, as_of="2025-05-16")
+    assert "Yermak" not in answer.text
+    assert answer.abstained or said_by_a_citation(answer)
+
+
+def test_the_gate_trusts_the_sentences_less_when_the_model_says_unknown(bot: Assistant) -> None:
+    reader = FittedReader(bot.store, voted=shipped_params(voted=True))
+    question = analyse(FLAGSHIP)
+    sentences = ranked_sentences(bot)
+    agree, unsure = Vote("Rustem Umerov"), Vote("unknown")
+    gate = reader.voted.gate if reader.voted is not None else None
+    assert gate is not None
+    p = {}
+    for vote in (agree, unsure):
+        ranked = reader.run(question, list(sentences), vote)
+        best = ranked[0].span.text if ranked[0].span is not None else ""
+        p[vote.answer] = gate.probability(readings(ranked), gate_features(best, vote.answer, [c.sentence.text for c in ranked]))
+    assert p["unknown"] < p["Rustem Umerov"]
+
+
+def test_a_failing_model_costs_the_vote_not_the_answer_and_the_note_says_so(sample_index: Path) -> None:
+    without = Assistant.open(sample_index, settings=Settings(reader="fitted"), create=False).ask(FLAGSHIP, as_of="2025-05-16")
+    with ScriptedModel(Reply(status=500)) as model:
+        answer = voting_bot(sample_index, model.url).ask(FLAGSHIP, as_of="2025-05-16")
+    assert answer.note.startswith("Read without the language model's vote: ") and "HTTP 500" in answer.note
+    assert answer.vote == "" and "Read without the language model" in render_answer(answer)
+    assert (answer.text, answer.abstained, answer.citations) == (without.text, without.abstained, without.citations)
+
+
+def test_a_model_that_is_not_running_costs_the_vote_within_the_timeout(sample_index: Path) -> None:
+    answer = voting_bot(sample_index, "http://127.0.0.1:9/v1").ask(FLAGSHIP, as_of="2025-05-16")
+    assert "is it running?" in answer.note and answer.citations
+
+
+def test_reader_llm_needs_the_fitted_reader_and_a_reader_file_fitted_on_votes(sample_index: Path, tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="set reader=fitted"):
+        Assistant.open(sample_index, settings=Settings(reader_llm="openai-like:http://127.0.0.1:9/v1"), create=False).ask(FLAGSHIP)
+    with pytest.raises(SettingsError, match="fitted without a language model's answers"):
+        voting_bot(sample_index, "http://127.0.0.1:9/v1", reader_params=PARAMS / "reader-v5.json").ask(FLAGSHIP)
+    with pytest.raises(SettingsError, match="set reader_llm"):
+        settings = Settings(reader="fitted", reader_params=PARAMS / "reader-v5-llm.json")
+        Assistant.open(sample_index, settings=settings, create=False).ask(FLAGSHIP)
+    assert ReaderParams.load(voted=True).voted and not ReaderParams.load().voted
+    assert json.loads((PARAMS / "reader-v5-llm.json").read_text(encoding="utf-8"))["llm_answers"]["model"]
+
+
+def test_a_real_model_over_http_votes_and_the_answer_stays_a_span_of_a_cited_sentence(
+    sample_index: Path, smollm2_url: str,
+) -> None:
+    spec = ModelSpec.parse(f"openai-like:{smollm2_url}", model="smollm2", timeout=120.0, deadline=120.0, max_tokens=MAX_TOKENS)
+    bot = voting_bot(sample_index, smollm2_url, llm_model="smollm2", llm_timeout=120.0)
+    vote = Voter(LanguageModel(spec)).run(FLAGSHIP, ranked_sentences(bot))
+    assert vote.usable and vote.answer and "\n" not in vote.answer and vote.seconds > 0
+    answer = bot.ask(FLAGSHIP)
+    assert not answer.note and answer.vote, answer.note  # the model voted
+    assert answer.abstained or said_by_a_citation(answer)
