@@ -17,10 +17,10 @@ from scripted_model import Reply, ScriptedModel
 
 from byline import Answer, Assistant, Settings
 from byline.index.errors import SettingsError
-from byline.pipeline.fitted import FittedReader, ReaderParams, readings, shipped_params
+from byline.pipeline.fitted import FittedReader, ReaderParams, shipped_params
 from byline.pipeline.generate import LanguageModel, ModelSpec
 from byline.pipeline.question import analyse
-from byline.pipeline.vote import MAX_TOKENS, Vote, Voter, gate_features
+from byline.pipeline.vote import MAX_TOKENS, Vote, Voter
 from byline.types import Candidate, Filters
 from byline.ui.render import render_answer
 
@@ -74,19 +74,13 @@ def test_a_vote_no_sentence_says_is_never_the_answer(sample_index: Path) -> None
     assert answer.abstained or said_by_a_citation(answer)
 
 
-def test_the_gate_trusts_the_sentences_less_when_the_model_says_unknown(bot: Assistant) -> None:
+def test_the_gate_trusts_the_sentences_less_when_the_model_says_unknown_and_a_failed_vote_counts_as_none(bot: Assistant) -> None:
     reader = FittedReader(bot.store, voted=shipped_params(voted=True))
-    question = analyse(FLAGSHIP)
-    sentences = ranked_sentences(bot)
-    agree, unsure = Vote("Rustem Umerov"), Vote("unknown")
-    gate = reader.voted.gate if reader.voted is not None else None
-    assert gate is not None
-    p = {}
-    for vote in (agree, unsure):
-        ranked = reader.run(question, list(sentences), vote)
-        best = ranked[0].span.text if ranked[0].span is not None else ""
-        p[vote.answer] = gate.probability(readings(ranked), gate_features(best, vote.answer, [c.sentence.text for c in ranked]))
+    question, sentences = analyse(FLAGSHIP), ranked_sentences(bot)
+    p = {said: reader.answerable(reader.run(question, sentences, Vote(said)), Vote(said)) for said in ("Rustem Umerov", "unknown")}
     assert p["unknown"] < p["Rustem Umerov"]
+    failed = Vote("", failed="the language model at … answered HTTP 500")  # read as if no vote was asked
+    assert reader.answerable(reader.run(question, sentences, failed), failed) == reader.answerable(reader.run(question, sentences))
 
 
 def test_a_failing_model_costs_the_vote_not_the_answer_and_the_note_says_so(sample_index: Path) -> None:

@@ -449,13 +449,21 @@ class FittedReader:
             return True
         params = self.params_for(vote)
         if params.gate is not None:
-            extra = None
-            if params.voted and vote is not None:
-                best = ranked[0].span.text if ranked[0].span is not None else ""
-                extra = gate_features(best, vote.answer, [c.sentence.text for c in ranked])
-            return params.gate.probability(readings(ranked), extra) < params.gate.threshold
+            return self.answerable(ranked, vote) < params.gate.threshold
         p = params.threshold
         return ranked[0].score < math.log(p / (1 - p)) or ranked[0].missing > 0
+
+    def answerable(self, ranked: list[Candidate], vote: Vote | None = None) -> float:
+        """Return the gate's probability that the read sentences (best first) answer the question,
+        with the vote's observations when the parameters weigh one (1.0 without a gate)."""
+        params = self.params_for(vote)
+        if params.gate is None or not ranked:
+            return 1.0 if params.gate is None else 0.0
+        extra = None
+        if params.voted and vote is not None:
+            best = ranked[0].span.text if ranked[0].span is not None else ""
+            extra = gate_features(best, vote.answer, [c.sentence.text for c in ranked])
+        return params.gate.probability(readings(ranked), extra)
 
     def confidence(self, best: Candidate) -> float:
         """Return the fitted probability that the best candidate's span is the answer."""
