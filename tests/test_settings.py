@@ -112,6 +112,27 @@ def test_eval_set_uses_the_same_checks(tmp_path: Path) -> None:
     assert "BYLINE_TOP_CHUNKS='lots' is not a valid integer" in result.output
 
 
+def test_ask_set_overrides_a_setting_for_one_question_and_checks_it(sample_index: Path, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from byline.cli import app
+
+    def ask(*extra: str) -> tuple[int, str]:
+        result = CliRunner().invoke(app, ["ask", "Who leads Ukraine's delegation?", "--index", str(sample_index), "--no-warm", "--json", *extra])
+        return result.exit_code, result.output
+
+    code, out = ask()
+    assert code == 0 and not json.loads(out)["abstained"]
+    code, out = ask("--set", "abstain_below=10")  # no evidence score reaches the top of the scale
+    assert code == 0 and json.loads(out)["abstained"]
+    code, out = ask("--set", "top_chunks=lots")
+    assert code == 2 and "BYLINE_TOP_CHUNKS='lots' is not a valid integer" in out
+    code, out = ask("--set", "reeder=fitted")
+    assert code == 2 and "--set 'reeder=fitted': expected FIELD=VALUE with FIELD one of" in out and "reader_llm" in out
+
+
 def test_every_setting_is_in_the_readme_table() -> None:
     readme = (ROOT / "README.md").read_text()
     missing = [n for n in Settings.names() if f"`BYLINE_{n.upper()}`" not in readme and n != "index_dir"]

@@ -10,10 +10,12 @@ from byline.cli.common import (
     IndexOption,
     JsonFlag,
     ModelOption,
+    SetOption,
     console,
     fail,
     open_assistant,
     print_json,
+    settings_with,
     shown,
 )
 
@@ -35,15 +37,21 @@ def ask(
     use_warm: Annotated[bool, typer.Option("--warm/--no-warm", help="Use a running warm process (byline serve / byline warm) when there is one.")] = True,
     llm: Annotated[str | None, typer.Option("--llm", envvar="BYLINE_LLM", help="Language model that writes the answer, each statement checked against its cited sentence: openai-like:URL, ollama:URL or llama-cpp:FILE.gguf.")] = None,
     json_out: JsonFlag = False,
+    setting: SetOption = [],  # noqa: B006 (typer reads the default; it is never mutated)
 ) -> None:
     """Answer a question from the indexed articles, citing the sentences that say so."""
+    from byline import BylineError
     from byline.service.warm import ask_warm
-    from byline.settings import Settings
 
     filters = {"source": source, "since": since, "until": until}
-    settings = Settings.from_env(index_dir=index, model=model, llm=llm)
-    # a warm process answers by extraction: a question for a language model is answered here
-    warm = ask_warm(settings.resolved_index_dir(), question, filters, as_of=as_of) if use_warm and not llm else None
+    try:
+        settings = settings_with(setting, index_dir=index, model=model, llm=llm)
+    except BylineError as exc:
+        fail(str(exc), exc.exit_code)
+    # a warm process answers by extraction with its own settings: a question for a language
+    # model, or with settings of its own, is answered here
+    here = bool(llm or setting)
+    warm = ask_warm(settings.resolved_index_dir(), question, filters, as_of=as_of) if use_warm and not here else None
     if warm is None or "error" in warm:
         answer = _answer_here(settings, question, filters, as_of, stream=not json_out)
     else:

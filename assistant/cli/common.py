@@ -24,6 +24,32 @@ ModelOption = Annotated[
     typer.Option("--model", envvar="BYLINE_MODEL", help="sentence-transformers model name or folder."),
 ]
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+SetOption = Annotated[
+    list[str],
+    typer.Option(
+        "--set",
+        metavar="FIELD=VALUE",
+        help="Override a setting for this command, e.g. reader=fitted or abstain_below=0.5 (any BYLINE_* name).",
+    ),
+]
+
+
+def settings_with(overrides: list[str], **given: Any) -> Any:
+    """Return the settings with `given` and each `--set FIELD=VALUE` applied (checked like BYLINE_* values)."""
+    from byline.index.errors import UsageError
+    from byline.settings import Settings
+
+    known = Settings.names()
+    values: dict[str, str] = {}
+    for text in overrides:
+        name, sep, raw = text.partition("=")
+        name = name.strip().replace("-", "_")
+        if not sep or name not in known:
+            raise UsageError(
+                f"--set {text!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(known))}"
+            )
+        values[name] = raw
+    return Settings.from_env(**{**given, **values})
 
 
 def open_assistant(index: Path | None, model: str | None, *, create: bool, settings: Any = None) -> Any:

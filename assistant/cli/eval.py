@@ -15,11 +15,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from byline.cli.common import ModelOption
+from byline.cli.common import ModelOption, SetOption, settings_with
 
 if TYPE_CHECKING:
     from byline.evaluation import Comparison, EvalRun, Summary, Threshold
-    from byline.settings import Settings
 
 _REPORT_SUFFIXES = {".html", ".htm", ".md", ".markdown"}
 
@@ -81,12 +80,7 @@ def eval_command(
         "--skip-invalid",
         help="Skip bad lines of the question file with a warning instead of stopping.",
     ),
-    setting: list[str] = typer.Option(
-        [],
-        "--set",
-        metavar="FIELD=VALUE",
-        help="Override a setting for this run, e.g. abstain_below=0.5.",
-    ),
+    setting: SetOption = [],  # noqa: B006 (typer reads the default; it is never mutated)
     show: int = typer.Option(
         20, "--show", help="Questions listed in the terminal, failures first (0: all)."
     ),
@@ -98,7 +92,7 @@ def eval_command(
     out, err = Console(), Console(stderr=True)
     try:
         thresholds = _thresholds(fail_under, fail_over)
-        settings = _settings([*setting, *([f"model={model}"] if model else [])])
+        settings = settings_with([*setting, *([f"model={model}"] if model else [])])
         for path in report:
             if path.suffix.lower() not in _REPORT_SUFFIXES:
                 raise UsageError(f"--report {path}: name the report .html or .md")
@@ -146,24 +140,6 @@ def _thresholds(fail_under: list[str], fail_over: list[str]) -> list[Threshold]:
         ]
     except ValueError as exc:
         raise UsageError(f"bad threshold: {exc}") from None
-
-
-def _settings(overrides: list[str]) -> Settings:
-    """Return the settings with each `--set FIELD=VALUE` applied (checked like BYLINE_* values)."""
-    from byline.index.errors import UsageError
-    from byline.settings import Settings
-
-    known = Settings.names()
-    values: dict[str, str] = {}
-    for text in overrides:
-        name, sep, raw = text.partition("=")
-        name = name.strip().replace("-", "_")
-        if not sep or name not in known:
-            raise UsageError(
-                f"--set {text!r}: expected FIELD=VALUE with FIELD one of {', '.join(sorted(known))}"
-            )
-        values[name] = raw
-    return Settings.from_env(**values)
 
 
 class _progress:
