@@ -119,3 +119,18 @@ def test_a_real_model_over_http_votes_and_the_answer_stays_a_span_of_a_cited_sen
     answer = bot.ask(FLAGSHIP)
     assert not answer.note and answer.vote, answer.note  # the model voted
     assert answer.abstained or said_by_a_citation(answer)
+
+
+def test_eval_scores_the_vote_alone_beside_the_answer(sample_index: Path) -> None:
+    from byline.evaluation import EvalRun, Question, evaluate
+
+    questions = [Question(FLAGSHIP, ("Rustem Umerov",), ()), Question("Where were the talks held?", ("Istanbul",), ()),
+                 Question("What did the Chinese foreign minister say?", (), ())]
+    with ScriptedModel("Rustem Umerov") as model:
+        run = evaluate(questions, bot=voting_bot(sample_index, model.url))
+    flagship, where, _ = run.results
+    assert flagship.vote == where.vote == "Rustem Umerov" and flagship.vote_f1 == 1.0 and where.vote_f1 == 0.0
+    assert run.summary.vote_f1 == 0.5  # the answerable questions only: the third has none
+    assert EvalRun.from_dict(json.loads(json.dumps(run.to_dict()))).results[0].vote == "Rustem Umerov"
+    plain = evaluate(questions[:1], bot=Assistant.open(sample_index, settings=Settings(reader="fitted"), create=False))
+    assert plain.results[0].vote == "" and plain.results[0].vote_f1 is None and plain.summary.vote_f1 is None

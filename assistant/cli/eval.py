@@ -177,7 +177,7 @@ class _progress:
 
 def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) -> None:
     from byline.evaluation.report import METRIC_LABELS, format_delta, format_metric
-    from byline.evaluation.run import WRITTEN_METRICS
+    from byline.evaluation.run import MODEL_METRICS
 
     s = run.summary
     table = Table(
@@ -195,8 +195,8 @@ def _print_summary(out: Console, run: EvalRun, comparison: Comparison | None) ->
         table.add_column("change", justify="right")
         changes = {c.name: c for c in comparison.changes}
     for name, value in s.metrics().items():
-        if value is None and name in WRITTEN_METRICS and not comparison:
-            continue  # no language model wrote answers
+        if value is None and name in MODEL_METRICS and not comparison:
+            continue  # no language model wrote or voted
         row = [METRIC_LABELS[name], name]
         if comparison:
             change = changes[name]

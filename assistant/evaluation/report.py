@@ -48,6 +48,7 @@ METRIC_LABELS = {
     "written_f1": "answer token F1 where written",
     "extractive_f1": "extractive token F1, same questions",
     "brier": "confidence Brier score (lower is better)",
+    "vote_f1": "token F1 of the language model's vote alone",
 }
 _SECONDS = {"latency_p50", "latency_p95", "total_seconds"}
 

@@ -44,6 +44,8 @@ LOWER_IS_BETTER = frozenset(
 )
 WRITTEN_METRICS = frozenset({"fully_verified", "statements_removed", "written_f1", "extractive_f1"})
 """Measured only when a language model writes the answers (Settings.llm); None otherwise."""
+MODEL_METRICS = WRITTEN_METRICS | {"vote_f1"}
+"""Measured only with a language model, writing (Settings.llm) or voting (Settings.reader_llm)."""
 _REQUIRED = {"question": str, "answers": list, "evidence": list}
 _OPTIONAL = {"id": str, "type": str, "doc_ids": list, "date": str, "answer_in_corpus": bool}
 # Fields of the RealTime QA sets (../shared/eval/rtqa/) that a run does not read.
@@ -263,6 +265,10 @@ class QuestionResult:
     statements: int = 0
     removed: int = 0
     extractive_f1: float | None = None
+    # with a voting model (Settings.reader_llm): what it said, and that alone scored as an answer
+    # (None: no vote; "unknown" scores 0 on an answerable question)
+    vote: str = ""
+    vote_f1: float | None = None
 
     @property
     def passed(self) -> bool:
@@ -306,6 +312,8 @@ def score(
         stage="",
         error=error,
         confidence=None if answer is None or abstained else float(answer.confidence),
+        vote=answer.vote if answer else "",
+        vote_f1=metrics.token_f1(answer.vote, question.answers) if answer and answer.vote else None,
     )
     if answer is not None and answer.written:
         removed = sum(not s.verified for s in answer.statements)
@@ -373,6 +381,7 @@ class Summary:
     written_f1: float | None = None
     extractive_f1: float | None = None
     brier: float | None = None  # of the confidence of answers given to answerable questions (right: F1 ≥ 0.5)
+    vote_f1: float | None = None  # the voting model's answers alone, on the answerable questions it voted on
 
     def metrics(self) -> dict[str, float | None]:
         """Return every metric by name (the names --fail-under and --baseline use)."""
@@ -416,6 +425,7 @@ def summarize(results: Sequence[QuestionResult]) -> Summary:
         latency_p95=metrics.percentile(seconds, 95),
         total_seconds=sum(seconds),
         brier=metrics.brier(confidence_pairs(results)),
+        vote_f1=metrics.mean(r.vote_f1 for r in answerable if r.vote_f1 is not None),
         **_written(results),
     )
 
