@@ -6,11 +6,14 @@ import json
 import re
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
+
+if TYPE_CHECKING:
+    from byline.settings import Settings
 
 console = Console(soft_wrap=True)
 errors = Console(stderr=True, soft_wrap=True)
@@ -34,7 +37,7 @@ SetOption = Annotated[
 ]
 
 
-def settings_with(overrides: list[str], **given: Any) -> Any:
+def settings_with(overrides: list[str], **given: Any) -> Settings:
     """Return the settings with `given` and each `--set FIELD=VALUE` applied (checked like BYLINE_* values)."""
     from byline.index.errors import UsageError
     from byline.settings import Settings

@@ -425,7 +425,7 @@ def summarize(results: Sequence[QuestionResult]) -> Summary:
         latency_p95=metrics.percentile(seconds, 95),
         total_seconds=sum(seconds),
         brier=metrics.brier(confidence_pairs(results)),
-        vote_f1=metrics.mean(r.vote_f1 for r in answerable if r.vote_f1 is not None),
+        vote_f1=metrics.mean(r.vote_f1 for r in answerable),
         **_written(results),
     )
 
