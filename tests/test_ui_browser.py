@@ -75,6 +75,10 @@ class Server:
 
     def wait_for_url(self, timeout: float) -> str:
         """Return the URL the server printed; fail with its output if it never does."""
+        return self.wait_for_line("Open http", timeout).split()[1]
+
+    def wait_for_line(self, prefix: str, timeout: float) -> str:
+        """Return the first line printed that starts with `prefix`; fail with the output if none does."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -84,10 +88,10 @@ class Server:
                     break
                 continue
             self.log.append(line)
-            if line.startswith("Open http"):
-                return line.split()[1]
+            if line.startswith(prefix):
+                return line
         self.stop()
-        pytest.fail("byline serve did not start:\n" + "".join(self.log))
+        pytest.fail(f"byline serve never printed {prefix!r}:\n" + "".join(self.log))
 
     def stop(self) -> None:
         """Terminate the server (kill it if it will not stop)."""
@@ -321,3 +325,24 @@ def test_with_the_switch_on_written_text_streams_in_and_only_checked_statements_
             page.screenshot(path=str(ARTIFACTS / "chat-written.png"), full_page=True)
         finally:
             proc.stop()
+
+
+def test_serve_stopped_by_sigterm_removes_its_upload_folder_and_warm_socket(tmp_path: Path) -> None:
+    from byline.service.warm import socket_path
+
+    temp, index = tmp_path / "tmp", tmp_path / "index"
+    temp.mkdir()
+    args = ["--index", str(index), "--port", str(_free_port()), "--add", str(REPO / "samples")]
+    server = Server(args, env={"TMPDIR": str(temp)})
+    try:
+        server.wait_for_line("Press Ctrl+C", SERVER_START_SECONDS)
+        assert len(list(temp.glob("byline-uploads-*"))) == 1
+        assert socket_path(index).exists()
+
+        server.proc.terminate()
+        server.proc.wait(timeout=30)
+    finally:
+        server.stop()
+
+    assert not list(temp.glob("byline-uploads-*")), "the uploads folder outlived the chat"
+    assert not socket_path(index).exists()

@@ -17,6 +17,7 @@ from byline.cli.common import (
     print_json,
     settings_with,
     shown,
+    stop_on_sigterm,
 )
 
 
@@ -107,15 +108,13 @@ def _print(answer: dict[str, Any], *, strike: bool = False) -> None:
 
 def warm(index: IndexOption = None, model: ModelOption = None) -> None:
     """Keep the models loaded so `byline ask` answers in milliseconds (Ctrl+C stops)."""
-    import signal
-
     from byline.service.warm import WarmServer, answer_handler
     from byline.service.worker import Worker
 
     worker = Worker()  # the index is opened and used on this one thread
     bot = worker.run(open_assistant, index, model, create=False)
     worker.run(bot.warm_up)
-    signal.signal(signal.SIGTERM, _stop)
+    stop_on_sigterm()
     server = WarmServer(bot.store.path, answer_handler(bot, worker))
     console.print(f"Warm: `byline ask` on {bot.store.path} now answers from this process. Ctrl+C stops.")
     try:
@@ -125,7 +124,3 @@ def warm(index: IndexOption = None, model: ModelOption = None) -> None:
     finally:
         server.close()
         worker.shutdown()
-
-
-def _stop(*_: object) -> None:
-    raise KeyboardInterrupt

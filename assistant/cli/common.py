@@ -81,6 +81,17 @@ def fail(message: str, code: int = 1) -> Any:
     raise typer.Exit(code)
 
 
+def stop_on_sigterm() -> None:
+    """Let SIGTERM (a service manager's stop, `kill`) stop this process as Ctrl+C does, so its
+    clean-up (sockets, temporary folders) runs instead of being skipped."""
+    import signal
+
+    def _interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
 def print_json(data: Any) -> None:
     """Print dataclasses, paths and plain data as JSON on stdout."""
     typer.echo(json.dumps(_plain(data), indent=2, ensure_ascii=False))

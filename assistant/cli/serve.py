@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from byline.cli.common import IndexOption, ModelOption, fail
+from byline.cli.common import IndexOption, ModelOption, fail, stop_on_sigterm
 from byline.ui.uploads import DEFAULT_MAX_UPLOAD_MB, UploadLimits
 
 if TYPE_CHECKING:
@@ -69,31 +69,35 @@ def serve(
             fg="yellow",
             err=True,
         )
+    stop_on_sigterm()  # a service manager's stop cleans up as Ctrl+C does
     uploads = _private_upload_folder()
     worker = Worker()  # the index is opened and used on this one thread
-    bot = worker.run(open_assistant, index, model, create=True)
-    if add:
-        _add(worker, bot, add)
-    typer.echo("Loading models…")
-    worker.run(bot.warm_up)
-    limits = UploadLimits.of_megabytes(max_upload_mb)
-    app = build_app(bot, worker=worker, limits=limits)
+    warm: WarmServer | None = None
     try:
-        local_url, share_url = launch(
-            app, host=host, port=port, auth=logins, share=share, limits=limits
-        )
-    except OSError as exc:
-        fail(f"cannot listen on {host}:{port} ({exc}) — try another --port")
-    stats = worker.run(bot.stats)
-    noun = "article" if stats.articles == 1 else "articles"
-    typer.echo(f"Byline chat over {stats.articles:,} {noun} in {stats.path}")
-    typer.echo(f"Open {local_url}" + ("  (login required)" if logins else ""))
-    if share_url:
-        typer.echo(f"Public link: {share_url}")
-    warm = _warm_socket(worker, bot)
-    typer.echo("Press Ctrl+C to stop.")
-    try:
+        bot = worker.run(open_assistant, index, model, create=True)
+        if add:
+            _add(worker, bot, add)
+        typer.echo("Loading models…")
+        worker.run(bot.warm_up)
+        limits = UploadLimits.of_megabytes(max_upload_mb)
+        app = build_app(bot, worker=worker, limits=limits)
+        try:
+            local_url, share_url = launch(
+                app, host=host, port=port, auth=logins, share=share, limits=limits
+            )
+        except OSError as exc:
+            fail(f"cannot listen on {host}:{port} ({exc}) — try another --port")
+        stats = worker.run(bot.stats)
+        noun = "article" if stats.articles == 1 else "articles"
+        typer.echo(f"Byline chat over {stats.articles:,} {noun} in {stats.path}")
+        typer.echo(f"Open {local_url}" + ("  (login required)" if logins else ""))
+        if share_url:
+            typer.echo(f"Public link: {share_url}")
+        warm = _warm_socket(worker, bot)
+        typer.echo("Press Ctrl+C to stop.")
         app.block_thread()
+    except KeyboardInterrupt:
+        pass  # stopped while starting
     finally:
         if warm is not None:
             warm.close()
