@@ -109,6 +109,25 @@ def test_reader_llm_needs_the_fitted_reader_and_a_reader_file_fitted_on_votes(sa
     assert json.loads((PARAMS / "reader-v5-llm.json").read_text(encoding="utf-8"))["llm_answers"]["model"]
 
 
+def test_a_voted_reader_file_fitted_without_the_span_model_reads_beside_the_shipped_one(
+    sample_index: Path, tmp_path: Path,
+) -> None:
+    data = json.loads((PARAMS / "reader-v5-llm.json").read_text(encoding="utf-8"))
+    data["span_model"] = None  # as fit_reader.py --no-span-model --llm-answers writes it
+    data["weights"] = {k: v for k, v in data["weights"].items() if not k.startswith("nn_")}
+    no_span = tmp_path / "reader-no-span-llm.json"
+    no_span.write_text(json.dumps(data), encoding="utf-8")
+
+    with ScriptedModel("Rustem Umerov", Reply(status=500)) as model:
+        bot = voting_bot(sample_index, model.url, reader_params=no_span)
+        voted = bot.ask(FLAGSHIP, as_of="2025-05-16")
+        failed = bot.ask(FLAGSHIP, as_of="2025-05-16")
+
+    assert voted.vote == "Rustem Umerov" and not voted.note
+    assert not voted.abstained and said_by_a_citation(voted)
+    assert failed.note.startswith("Read without the language model's vote")  # read by reader-v5, with span-v2
+
+
 def test_a_real_model_over_http_votes_and_the_answer_stays_a_span_of_a_cited_sentence(
     sample_index: Path, smollm2_url: str,
 ) -> None:
