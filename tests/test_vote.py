@@ -114,6 +114,7 @@ def test_a_voted_reader_file_fitted_without_the_span_model_reads_beside_the_ship
 ) -> None:
     data = json.loads((PARAMS / "reader-v5-llm.json").read_text(encoding="utf-8"))
     data["span_model"] = None  # as fit_reader.py --no-span-model --llm-answers writes it
+    data["version"] = "reader-no-span-llm"
     data["weights"] = {k: v for k, v in data["weights"].items() if not k.startswith("nn_")}
     no_span = tmp_path / "reader-no-span-llm.json"
     no_span.write_text(json.dumps(data), encoding="utf-8")
@@ -123,6 +124,10 @@ def test_a_voted_reader_file_fitted_without_the_span_model_reads_beside_the_ship
         voted = bot.ask(FLAGSHIP, as_of="2025-05-16")
         failed = bot.ask(FLAGSHIP, as_of="2025-05-16")
 
+    reader = bot._pipeline.reader if bot._pipeline is not None else None
+    assert isinstance(reader, FittedReader) and reader.voted is not None
+    assert (reader.voted.version, reader.voted.span_model) == ("reader-no-span-llm", "")
+    assert reader.span_model is not None and reader.params.span_model == reader.span_model.params.version  # reader-v5, for failed votes
     assert voted.vote == "Rustem Umerov" and not voted.note
     assert not voted.abstained and said_by_a_citation(voted)
     assert failed.note.startswith("Read without the language model's vote")  # read by reader-v5, with span-v2

@@ -395,7 +395,7 @@ class FittedReader:
             self.span_model = shipped_span_model()
         for version in versions:
             if not version and span_model is None:
-                continue  # these weights read no span model (the other file's is loaded for it)
+                continue  # these weights read no span model; one given must be the one they read
             if self.span_model is not None and version != self.span_model.params.version:
                 raise SettingsError(
                     f"reader parameters were fitted with span model {version or 'none'},"
