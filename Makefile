@@ -76,16 +76,18 @@ fit: install
 	  --fusion-folds build/fit/fusion-folds --fold-dir build/fit/reader-folds --report docs/fit-reader.md \
 	  --cache build/fit/ranked.pkl
 
-# Refit the reader that weighs a language model's vote (params/reader-v5-llm.json, after `make fit`): the model
+# Refit the reader that weighs a language model's vote (params/reader-v6-llm.json, after `make fit`): the model
 # answers every question over the sentences `fit` kept (GGUF=the Qwen2.5-Coder-1.5B file assembled as
-# docs/evaluation.md shows; 43 min on 2 cores), then the same fit with its answers among the features.
+# docs/evaluation.md shows; 43-47 min on 2 cores), then the same fit with its answers among the features and
+# without the span model's scores (with the vote they add nothing, and span-v2 trained on the years that
+# judge this file held out: docs/evaluation.md).
 GGUF ?= qwen2.5-coder-1.5b.gguf
 fit-vote: install
 	$(PY) -m pip install -q -e '.[fit,llm-local]'
 	$(PY) benchmarks/llm_answers.py build/fit/ranked.pkl $(GGUF) build/fit/vote-answers.jsonl --rtqa $(RTQA)
 	$(PY) benchmarks/fit_reader.py --rtqa $(RTQA) --index $(RTQA_INDEX) --in-corpus \
 	  --fusion-folds build/fit/fusion-folds --cache build/fit/ranked.pkl --llm-answers build/fit/vote-answers.jsonl \
-	  --out assistant/pipeline/params/reader-v5-llm.json --fold-dir build/fit/reader-vote-folds --report docs/fit-reader-vote.md
+	  --no-span-model --out assistant/pipeline/params/reader-v6-llm.json --fold-dir build/fit/reader-vote-folds --report docs/fit-reader-vote.md
 
 clean:
 	rm -rf $(DEMO_INDEX) .pytest_cache .mypy_cache .ruff_cache

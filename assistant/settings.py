@@ -111,7 +111,7 @@ class Settings(BaseSettings):
         None,
         description=(
             "Language model the fitted reader asks for a short answer over the sentences it reads, and weighs"
-            " as a vote (pipeline/params/reader-v5-llm.json, fitted on Qwen2.5-Coder-1.5B-Instruct's answers;"
+            " as a vote (pipeline/params/reader-v6-llm.json, fitted on Qwen2.5-Coder-1.5B-Instruct's answers;"
             " docs/evaluation.md); the same forms as llm, with llm_model, llm_api_key_env and llm_timeout."
             " One model call per question (about 4 s on 2 cores); unset: no vote."
         ),

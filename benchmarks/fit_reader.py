@@ -32,7 +32,8 @@ nltk_data folder with corpora/wordnet works too (`--wordnet DIR/corpora/wordnet`
 other half with `byline eval`. Rerunning with the same data and arguments writes the same file.
 `--llm-answers FILE` (with `--cache`) adds a language model's short answers to the same questions
 (`llm_answers.py`) as features and candidates, as the product weighs a vote (`pipeline/vote.py`):
-the file written is read with `reader_llm` set to the same model (params/reader-v5-llm.json).
+the file written is read with `reader_llm` set to the same model (params/reader-v6-llm.json, fitted
+with `--no-span-model`: `make fit-vote`).
 """
 
 from __future__ import annotations

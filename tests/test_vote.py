@@ -103,34 +103,35 @@ def test_reader_llm_needs_the_fitted_reader_and_a_reader_file_fitted_on_votes(sa
     with pytest.raises(SettingsError, match="fitted without a language model's answers"):
         voting_bot(sample_index, "http://127.0.0.1:9/v1", reader_params=PARAMS / "reader-v5.json").ask(FLAGSHIP)
     with pytest.raises(SettingsError, match="set reader_llm"):
-        settings = Settings(reader="fitted", reader_params=PARAMS / "reader-v5-llm.json")
+        settings = Settings(reader="fitted", reader_params=PARAMS / "reader-v6-llm.json")
         Assistant.open(sample_index, settings=settings, create=False).ask(FLAGSHIP)
     assert ReaderParams.load(voted=True).voted and not ReaderParams.load().voted
-    assert json.loads((PARAMS / "reader-v5-llm.json").read_text(encoding="utf-8"))["llm_answers"]["model"]
+    assert json.loads((PARAMS / "reader-v6-llm.json").read_text(encoding="utf-8"))["llm_answers"]["model"]
 
 
-def test_a_voted_reader_file_fitted_without_the_span_model_reads_beside_the_shipped_one(
-    sample_index: Path, tmp_path: Path,
-) -> None:
-    data = json.loads((PARAMS / "reader-v5-llm.json").read_text(encoding="utf-8"))
-    data["span_model"] = None  # as fit_reader.py --no-span-model --llm-answers writes it
-    data["version"] = "reader-no-span-llm"
-    data["weights"] = {k: v for k, v in data["weights"].items() if not k.startswith("nn_")}
-    no_span = tmp_path / "reader-no-span-llm.json"
-    no_span.write_text(json.dumps(data), encoding="utf-8")
-
+def test_the_voted_reader_runs_no_span_model_and_a_failed_vote_is_read_with_span_v2(sample_index: Path) -> None:
     with ScriptedModel("Rustem Umerov", Reply(status=500)) as model:
-        bot = voting_bot(sample_index, model.url, reader_params=no_span)
+        bot = voting_bot(sample_index, model.url)
         voted = bot.ask(FLAGSHIP, as_of="2025-05-16")
         failed = bot.ask(FLAGSHIP, as_of="2025-05-16")
 
     reader = bot._pipeline.reader if bot._pipeline is not None else None
     assert isinstance(reader, FittedReader) and reader.voted is not None
-    assert (reader.voted.version, reader.voted.span_model) == ("reader-no-span-llm", "")
-    assert reader.span_model is not None and reader.params.span_model == reader.span_model.params.version  # reader-v5, for failed votes
+    assert (reader.voted.version, reader.voted.span_model) == ("reader-v6-llm", "")
+    assert not any(k.startswith("nn_") for k in reader.voted.weights)  # no span model score is read with a vote
+    assert reader.span_model is not None and reader.params.span_model == reader.span_model.params.version  # reader-v5
     assert voted.vote == "Rustem Umerov" and not voted.note
     assert not voted.abstained and said_by_a_citation(voted)
     assert failed.note.startswith("Read without the language model's vote")  # read by reader-v5, with span-v2
+
+
+def test_a_voted_reader_file_fitted_with_another_span_model_is_refused(sample_index: Path, tmp_path: Path) -> None:
+    data = json.loads((PARAMS / "reader-v6-llm.json").read_text(encoding="utf-8"))
+    data["span_model"] = {"version": "span-elsewhere"}
+    other = tmp_path / "reader-other-span-llm.json"
+    other.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(SettingsError, match="fitted with span model span-elsewhere"):
+        voting_bot(sample_index, "http://127.0.0.1:9/v1", reader_params=other).ask(FLAGSHIP)
 
 
 def test_a_real_model_over_http_votes_and_the_answer_stays_a_span_of_a_cited_sentence(

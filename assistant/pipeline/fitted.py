@@ -9,8 +9,10 @@ judgement of each sentence, when the file says it was fitted with them. A candid
 its fitted log-odds of being the answer; `confidence` is that probability.
 
 With a language model's vote (`vote.py`, the `reader_llm` setting) the parameters come from
-`params/reader-v5-llm.json`, fitted the same way with that model's answers among the features;
-when the model fails, the question is read with `reader-v5.json`, as if no vote had been asked.
+`params/reader-v6-llm.json`, fitted the same way with that model's answers among the features
+and without the span model's scores (with the vote they added nothing out of fold, so the span
+model is not run then); when the model fails, the question is read with `reader-v5.json` and the
+span model, as if no vote had been asked.
 
 Whether to answer at all is a second, question-level decision when the file has an `answerable`
 gate: a logistic regression over what the reader made of all the ranked sentences (how strong and
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 PARAMS = "reader-v5.json"
-VOTED_PARAMS = "reader-v5-llm.json"
+VOTED_PARAMS = "reader-v6-llm.json"
 SPAN_SCALE = 10.0  # span model scores are logit sums in about -20..20; features stay near -2..2
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",

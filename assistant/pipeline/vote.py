@@ -6,7 +6,7 @@ candidate where a sentence says it (kind VOTED), and the answerability gate hear
 said "unknown", agrees with the reader and quotes the sentences. The model only votes: the
 answer is still a span of a cited sentence. How much each of these counts comes from a reader
 file fitted on the same model's answers (`benchmarks/fit_reader.py --llm-answers`,
-`params/reader-v5-llm.json`); the fit and the product build the prompt and the features here.
+`params/reader-v6-llm.json`); the fit and the product build the prompt and the features here.
 """
 
 from __future__ import annotations
