@@ -93,6 +93,15 @@ class Settings(BaseSettings):
             " right, and a fitted answerability gate decides whether to answer: abstain_below does not apply to it)."
         ),
     )
+    gate_threshold: float | None = Field(
+        None, ge=0.0, le=1.0,
+        description=(
+            "The fitted reader's answerability gate answers when its probability is at least this,"
+            " instead of the threshold in its parameter file (chosen on the training folds for false"
+            " abstention <= 15 %; docs/evaluation.md): 0 never abstains while a sentence offers a"
+            " candidate, higher abstains more. Unset: the file's."
+        ),
+    )
     reader_params: Path | None = Field(
         None,
         description=(

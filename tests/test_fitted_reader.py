@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from byline import Assistant, Filters
+from byline.index.errors import SettingsError
 from byline.pipeline.answer_type import IMPLIED, answer_type
 from byline.pipeline.fitted import PARAMS, FittedReader, ReaderParams, shipped_params
 from byline.pipeline.nlp import parse
@@ -18,6 +19,7 @@ from byline.pipeline.spans import candidates
 from byline.settings import Settings
 
 PARAMS_FILE = Path(__file__).resolve().parents[1] / "assistant" / "pipeline" / "params" / PARAMS
+FLAGSHIP = "Who leads Ukraine's delegation?"
 
 
 @pytest.mark.parametrize(
@@ -157,7 +159,6 @@ def test_span_models_best_span_becomes_a_candidate_when_spacy_does_not_offer_it(
 def test_fitted_reader_refuses_a_span_model_it_was_not_fitted_with(sample_index: Path, tmp_path: Path) -> None:
     import shutil
 
-    from byline.index.errors import SettingsError
     from byline.pipeline.span_model import SpanModel, SpanParams
 
     params_dir = PARAMS_FILE.parent
@@ -215,3 +216,22 @@ def test_fitted_reader_abstains_by_its_gate_and_without_one_by_its_threshold(sam
     ungated = FittedReader(pipeline.store, replace(params, gate=None))
     assert ungated.abstains(ranked) == (ranked[0].score < ungated.abstain_below or ranked[0].missing > 0)
     assert opened.abstains([]) and ungated.abstains([])
+
+
+def test_the_gate_threshold_setting_replaces_the_files_threshold_both_ways(sample_index: Path) -> None:
+    unanswered = "Which company did Elon Musk buy in 2022?"
+    default = Assistant.open(sample_index, create=False, settings=Settings(reader="fitted"))
+    assert default.ask(unanswered).abstained and not default.ask(FLAGSHIP).abstained
+
+    opened = Assistant.open(sample_index, create=False, settings=Settings(reader="fitted", gate_threshold=0.0))
+    answer = opened.ask(unanswered)
+    assert not answer.abstained and answer.citations and answer.confidence is not None and answer.confidence < 0.5
+    shut = Assistant.open(sample_index, create=False, settings=Settings(reader="fitted", gate_threshold=1.0))
+    assert shut.ask(FLAGSHIP).abstained
+
+
+def test_the_gate_threshold_setting_needs_the_fitted_reader(sample_index: Path) -> None:
+    with pytest.raises(SettingsError, match="set reader=fitted"):
+        Assistant.open(sample_index, create=False, settings=Settings(gate_threshold=0.2)).ask(FLAGSHIP)
+    with pytest.raises(SettingsError, match="BYLINE_GATE_THRESHOLD='1.5'"):
+        Settings.from_env(reader="fitted", gate_threshold="1.5")

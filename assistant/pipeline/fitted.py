@@ -380,11 +380,15 @@ class FittedReader:
 
     def __init__(
         self, store: IndexStore, params: ReaderParams | None = None, span_model: SpanModel | None = None,
-        rule: Reader | None = None, voted: ReaderParams | None = None,
+        rule: Reader | None = None, voted: ReaderParams | None = None, *, gate_threshold: float | None = None,
     ) -> None:
         self.store = store
         self.params = params or shipped_params()
         self.voted = voted
+        self.gate_threshold = gate_threshold  # instead of the files' own (the gate_threshold setting)
+        if gate_threshold is not None and all(p.gate is None for p in (self.params, voted) if p is not None):
+            raise SettingsError("gate_threshold needs a reader parameter file with an answerability gate"
+                                " (fit_reader.py --index writes one; the shipped files have one)")
         self.abstain_below = math.log(self.params.threshold / (1 - self.params.threshold))
         if self.params.voted or (voted is not None and not voted.voted):
             raise SettingsError("the fitted reader's parameters with and without a language model's vote are swapped"
@@ -453,7 +457,8 @@ class FittedReader:
             return True
         params = self.params_for(vote)
         if params.gate is not None:
-            return self.answerable(ranked, vote) < params.gate.threshold
+            threshold = params.gate.threshold if self.gate_threshold is None else self.gate_threshold
+            return self.answerable(ranked, vote) < threshold
         p = params.threshold
         return ranked[0].score < math.log(p / (1 - p)) or ranked[0].missing > 0
 

@@ -234,6 +234,10 @@ def _voter(settings: Settings) -> Voter:
 def default_reader(store: IndexStore, settings: Settings, words: WordVectors) -> Reader:
     """Return the reader `settings.reader` names: the rule reader or the fitted one (which, with
     `reader_llm`, reads with the parameters fitted on a language model's votes)."""
+    if settings.gate_threshold is not None and settings.reader != "fitted":
+        from byline.index.errors import SettingsError
+
+        raise SettingsError("gate_threshold is the fitted reader's answerability gate: set reader=fitted (BYLINE_READER=fitted) too")
     if settings.reader == "fitted":
         from byline.pipeline.fitted import FittedReader, ReaderParams, shipped_params
         from byline.pipeline.span_model import SpanModel, SpanParams
@@ -243,7 +247,7 @@ def default_reader(store: IndexStore, settings: Settings, words: WordVectors) ->
         params, voted = (None, given or shipped_params(voted=True)) if voting else (given, None)
         span = SpanModel(SpanParams.load(settings.span_params)) if settings.span_params else None
         rule = RuleReader(store, words, abstain_below=settings.abstain_below)
-        return FittedReader(store, params, span, rule, voted)
+        return FittedReader(store, params, span, rule, voted, gate_threshold=settings.gate_threshold)
     return RuleReader(store, words, abstain_below=settings.abstain_below)
 
 
