@@ -385,7 +385,7 @@ class FittedReader:
         self.store = store
         self.params = params or shipped_params()
         self.voted = voted
-        self.gate_threshold = gate_threshold  # instead of the files' own (the gate_threshold setting)
+        self.gate_threshold = gate_threshold  # instead of the parameter files' own (the gate_threshold setting)
         if gate_threshold is not None and all(p.gate is None for p in (self.params, voted) if p is not None):
             raise SettingsError("gate_threshold needs a reader parameter file with an answerability gate"
                                 " (fit_reader.py --index writes one; the shipped files have one)")
