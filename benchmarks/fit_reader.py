@@ -150,8 +150,8 @@ def rank_sentences(examples: list[Example], texts: dict[str, tuple[str, str]]) -
             log.info("ranked %d of %d questions", n, len(examples))
 
 
-def retrieve_sentences(examples: list[Example], index: Path, fusion_folds: Path | None) -> None:
-    """Keep each question's top sentences as the product finds them in the whole index: its
+def retrieve_sentences(examples: list[Example], index: Path, fusion_folds: Path | None, keep: int = KEEP) -> None:
+    """Keep each question's top `keep` sentences as the product finds them in the whole index: its
     retriever (each fold's fusion from `fusion_folds`, so no question is ranked by a fusion
     fitted on its own week) and its SentenceRanker, asked as of the question's date."""
     from datetime import date
@@ -168,11 +168,12 @@ def retrieve_sentences(examples: list[Example], index: Path, fusion_folds: Path 
         if f not in pipelines:
             own = fusion_folds / f"retrieval-fold-{f}.json" if fusion_folds else None
             pipelines[f] = Assistant.open(index, settings=Settings(fusion_params=own), create=False).pipeline
+            pipelines[f].ranker.keep = keep
         pipeline = pipelines[f]
         store = pipeline.store
         filters = Filters(exclude=frozenset({*ex.gold, *store.articles_containing(ex.answers)})) if ex.answer_removed else Filters()
         retrieval = pipeline.retriever.run(ex.text, filters, date.fromisoformat(ex.date[:10]) if ex.date else None)
-        ex.candidates = pipeline.ranker.run(analyse(ex.text), retrieval)[:KEEP]
+        ex.candidates = pipeline.ranker.run(analyse(ex.text), retrieval)
         ex.sentences = [c.sentence for c in ex.candidates]
         ex.dense = [c.dense for c in ex.candidates]
         ex.lexical = [c.lexical for c in ex.candidates]

@@ -2,13 +2,16 @@
 retrieved for it, and write its short answers for `fit_reader.py --llm-answers`.
 
 usage: python benchmarks/llm_answers.py CACHE MODEL.gguf OUT.jsonl [--rtqa /work/rtqa] [--threads 2]
+                                        [--every N] [--logprobs]
 
 CACHE is the retrieved sentences `fit_reader.py --index … --in-corpus --cache CACHE` kept (the
 questions asked without their answer included: there the right reply is "unknown"). The model
 sees the same 8 sentences the reader reads, numbered, with the question and its quiz date, and
 answers in a few words or "unknown" (the product's vote prompt, `pipeline/vote.py`; greedy
 decoding, at most 16 tokens: a rerun writes the same answers on the same machine). One JSON line per question, written as it goes: a stopped run goes
-on where it stopped. Needs the `llm-local` extra (llama-cpp-python).
+on where it stopped. Needs the `llm-local` extra (llama-cpp-python). `--every N` asks only every
+N-th question (with and without its answer); `--logprobs` records each answer token's
+log-probability and the 20 likeliest first tokens (`tokens`, for `vote_logprobs.py`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import pickle
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/llm_answers.py` from anywhere
 
@@ -30,6 +34,8 @@ def main() -> None:
     ap.add_argument("out", type=Path)
     ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--every", type=int, default=1, help="ask every N-th question only (with and without its answer)")
+    ap.add_argument("--logprobs", action="store_true", help="record the answer tokens' log-probabilities too")
     args = ap.parse_args()
     try:
         from llama_cpp import Llama
@@ -43,17 +49,26 @@ def main() -> None:
     done = {json.loads(line)["id"] for line in args.out.open(encoding="utf-8")} if args.out.exists() else set()
     from byline.pipeline.vote import MAX_TOKENS, first_line, messages
 
-    llm = Llama(model_path=str(args.model), n_ctx=2048, n_threads=args.threads, verbose=False)
+    chosen = set(sorted({qid.removesuffix("/answer-removed") for qid in ranked})[:: args.every])
+    # log-probabilities need every position's logits (llama.cpp's server keeps them by default)
+    llm = Llama(model_path=str(args.model), n_ctx=2048, n_threads=args.threads, verbose=False, logits_all=args.logprobs)
+    extra: dict[str, Any] = {"logprobs": True, "top_logprobs": 20} if args.logprobs else {}
     with args.out.open("a", encoding="utf-8") as out:
         for qid, (sentences, *_) in ranked.items():
-            if qid in done or not sentences:
+            base = qid.removesuffix("/answer-removed")
+            if qid in done or not sentences or base not in chosen:
                 continue
-            q = questions[qid.removesuffix("/answer-removed")]
+            q = questions[base]
             start = time.perf_counter()
             reply = llm.create_chat_completion(messages=messages(q["question"], q.get("date", ""), [s.text for s in sentences]),
-                                               max_tokens=MAX_TOKENS, temperature=0.0)
-            answer = first_line(reply["choices"][0]["message"]["content"] or "")
-            out.write(json.dumps({"id": qid, "answer": answer, "seconds": round(time.perf_counter() - start, 2)}) + "\n")
+                                               max_tokens=MAX_TOKENS, temperature=0.0, **extra)
+            choice = reply["choices"][0]
+            row: dict[str, Any] = {"id": qid, "answer": first_line(choice["message"]["content"] or "")}
+            if args.logprobs:
+                row["tokens"] = [{"t": t["token"], "lp": float(t["logprob"]),
+                                  "top": {o["token"]: float(o["logprob"]) for o in t.get("top_logprobs", [])}}
+                                 for t in (choice.get("logprobs") or {}).get("content") or []]
+            out.write(json.dumps({**row, "seconds": round(time.perf_counter() - start, 2)}) + "\n")
             out.flush()
 
 

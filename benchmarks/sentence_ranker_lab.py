@@ -19,7 +19,6 @@ import argparse
 import math
 import pickle
 import sys
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -33,28 +32,17 @@ Pool = tuple[str, int, list[dict[str, float]]]  # question id, fold, one row per
 
 def pools(rtqa: Path, index: Path, fusion_folds: Path) -> list[Pool]:
     """Return every question's whole sentence pool, ranked by the hand-set ranker, with labels."""
-    from byline import Assistant, Settings
     from byline.pipeline.overlap import normalize_answer
-    from byline.pipeline.question import analyse
-    from byline.types import Filters
 
     examples = fr.questions(rtqa, [2022], True)
+    fr.retrieve_sentences(examples, index, fusion_folds, keep=10_000)  # every sentence of the 12 passages
     fold_of = fr.folds(examples)
-    pipelines: dict[int, Any] = {}
     out: list[Pool] = []
     for ex in examples:
-        f = fold_of[ex.week]
-        if f not in pipelines:
-            settings = Settings(fusion_params=fusion_folds / f"retrieval-fold-{f}.json")
-            pipelines[f] = Assistant.open(index, settings=settings, create=False).pipeline
-        pipe = pipelines[f]
-        retrieval = pipe.retriever.run(ex.text, Filters(), date.fromisoformat(ex.date[:10]) if ex.date else None)
-        keep, pipe.ranker.keep = pipe.ranker.keep, 10_000
-        pool = pipe.ranker.run(analyse(ex.text), retrieval)
-        pipe.ranker.keep = keep
-        articles = list(dict.fromkeys(h.chunk.article_id for h in retrieval.hits))
+        pool = ex.candidates
+        articles = list(dict.fromkeys(c.sentence.article_id for c in sorted(pool, key=lambda c: c.hit_rank)))
         answers = [f" {normalize_answer(a)} " for a in ex.answers if normalize_answer(a)]
-        out.append((ex.id, f, [{
+        out.append((ex.id, fold_of[ex.week], [{
             "rule_rank": i, "dense": c.dense, "lexical": c.lexical, "hit_rank": c.hit_rank, "hit_score": c.hit.score,
             "article_rank": articles.index(c.sentence.article_id) + 1, "position": c.sentence.position,
             "chars": len(c.sentence.text),

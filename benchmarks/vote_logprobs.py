@@ -1,12 +1,12 @@
 """Would the voting model's own token probabilities help the answerability gate? (lab; not shipped)
 
-usage: python benchmarks/vote_logprobs.py CACHE MODEL.gguf PREDICTIONS.jsonl OUT.jsonl [--every 4] [--rtqa /work/rtqa]
+usage: python benchmarks/llm_answers.py CACHE MODEL.gguf VOTES.jsonl --every 4 --logprobs   # 20 min
+       python benchmarks/vote_logprobs.py PREDICTIONS.jsonl VOTES.jsonl
 
 CACHE is `fit_reader.py --cache`, PREDICTIONS its `--predictions` from the voted fit (each
-question's out-of-fold gate probability `gate_p` and fold). For every `--every`-th question, asked
-with and without its answer, the model votes as `llm_answers.py` has it vote, with each answer
-token's log-probability and the 20 likeliest first tokens (written to OUT as it goes: a stopped run
-goes on). Three features come from them: the probability that the reply starts with "unknown",
+question's out-of-fold gate probability `gate_p` and fold). VOTES holds the model's votes on
+every fourth question, asked with and without its answer, with each answer token's
+log-probability and the 20 likeliest first tokens. Three features come from them: the probability that the reply starts with "unknown",
 the first token's log-probability and the answer's mean one. A logistic regression over the
 gate's log-odds and those features is judged out of fold (the gate's own folds) against the same
 regression over the log-odds alone: AUC, and abstention with the answer removed at false
@@ -18,46 +18,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import pickle
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # `python benchmarks/vote_logprobs.py` from anywhere
-
 END = "<|im_end|>"
-
-
-def record(cache: Path, model: Path, rtqa: Path, out: Path, every: int) -> None:
-    """Write the model's vote and its token log-probabilities for every `every`-th question."""
-    from llama_cpp import Llama
-
-    from byline.pipeline.vote import MAX_TOKENS, first_line, messages
-
-    ranked = pickle.loads(cache.read_bytes())
-    questions = {q["id"]: q for q in map(json.loads, (rtqa / "rtqa-2022" / "questions.jsonl").open(encoding="utf-8"))}
-    done = {json.loads(line)["id"] for line in out.open(encoding="utf-8")} if out.exists() else set()
-    chosen = sorted({k.removesuffix("/answer-removed") for k in ranked})[::every]
-    llm = Llama(model_path=str(model), n_ctx=2048, n_threads=2, verbose=False, logits_all=True)  # logprobs need logits_all
-    with out.open("a", encoding="utf-8") as f:
-        for base in chosen:
-            for qid in (base, base + "/answer-removed"):
-                if qid in done or not ranked.get(qid, ([],))[0]:
-                    continue
-                q, started = questions[base], time.perf_counter()
-                reply = llm.create_chat_completion(
-                    messages=messages(q["question"], q.get("date", ""), [s.text for s in ranked[qid][0]]),
-                    max_tokens=MAX_TOKENS, temperature=0.0, logprobs=True, top_logprobs=20)
-                choice = reply["choices"][0]
-                tokens = [{"t": t["token"], "lp": float(t["logprob"]),
-                           "top": {o["token"]: float(o["logprob"]) for o in t.get("top_logprobs", [])}}
-                          for t in (choice.get("logprobs") or {}).get("content") or []]
-                f.write(json.dumps({"id": qid, "answer": first_line(choice["message"]["content"] or ""), "tokens": tokens,
-                                    "seconds": round(time.perf_counter() - started, 2)}) + "\n")
-                f.flush()
 
 
 def features(tokens: list[dict[str, Any]]) -> list[float]:
@@ -106,18 +73,10 @@ def compare(out: Path, predictions: Path) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("cache", type=Path)
-    ap.add_argument("model", type=Path)
     ap.add_argument("predictions", type=Path)
-    ap.add_argument("out", type=Path)
-    ap.add_argument("--every", type=int, default=4)
-    ap.add_argument("--rtqa", type=Path, default=Path("/work/rtqa"))
+    ap.add_argument("votes", type=Path, help="llm_answers.py --logprobs output")
     args = ap.parse_args()
-    try:
-        record(args.cache, args.model, args.rtqa, args.out, args.every)
-    except ImportError:
-        sys.exit("llama-cpp-python is not installed: pip install -e '.[llm-local]'")
-    compare(args.out, args.predictions)
+    compare(args.votes, args.predictions)
 
 
 if __name__ == "__main__":

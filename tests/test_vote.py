@@ -109,7 +109,7 @@ def test_reader_llm_needs_the_fitted_reader_and_a_reader_file_fitted_on_votes(sa
     assert json.loads((PARAMS / "reader-v6-llm.json").read_text(encoding="utf-8"))["llm_answers"]["model"]
 
 
-def test_the_voted_reader_runs_no_span_model_and_a_failed_vote_is_read_with_span_v2(sample_index: Path) -> None:
+def test_the_voted_reader_reads_no_span_model_score_and_a_failed_vote_is_read_with_span_v2(sample_index: Path) -> None:
     with ScriptedModel("Rustem Umerov", Reply(status=500)) as model:
         bot = voting_bot(sample_index, model.url)
         voted = bot.ask(FLAGSHIP, as_of="2025-05-16")
