@@ -620,9 +620,10 @@ def params_of(args: Any, train: list[Example], threshold: float, summary: dict[s
             "questions": (
                 "questions with a gold article" + (" and those whose answer is in the corpus" if args.in_corpus else "") +
                 ", each asked again without any article holding its answer" +
-                "; the top 8 sentences the product's retriever (each fold's fusion) and SentenceRanker find in the whole index"
+                f"; the top {args.keep} sentences the product's retriever (each fold's fusion) and SentenceRanker find in the whole index"
                 if args.index else
                 "questions with a gold article; their gold articles' top 8 sentences as SentenceRanker ranks them"),
+            **({"every": args.every} if args.every > 1 else {}),
             "question_ids_sha256": hashlib.sha256(" ".join(sorted(ex.id for ex in train)).encode()).hexdigest()[:16],
             "data_sha256": {f"rtqa-{y}/questions.jsonl": sha256(args.rtqa / f"rtqa-{y}" / "questions.jsonl") for y in args.years},
             "commit": commit, "label": "span token F1 with an answer ≥ 0.5",
@@ -644,6 +645,8 @@ def params_of(args: Any, train: list[Example], threshold: float, summary: dict[s
                                   "answerable questions' out-of-fold gate probabilities fall"},
         } if gate else None,
         "rule_reader": not args.no_rule,
+        # the ranked sentences these weights read and the vote sees (the product reads 8 when absent)
+        **({"sentences": args.keep} if args.keep != KEEP else {}),
         # a reader that weighs a language model's answers: read only with reader_llm set (ReaderParams.load(voted=True))
         "llm_answers": {"file": args.llm_answers.name, "sha256": sha256(args.llm_answers), "model": args.llm_model,
                         "prompt": "prompts/vote_system.txt, prompts/vote_user.txt"} if args.llm_answers else None,
@@ -689,6 +692,12 @@ def main() -> None:
                          "the file written is read with reader_llm set to that model")
     ap.add_argument("--llm-model", default="Qwen2.5-Coder-1.5B-Instruct Q4_K_M (GGUF sha256 cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046)",
                     help="with --llm-answers: the model that wrote them, as the file records it")
+    ap.add_argument("--keep", type=int, default=KEEP,
+                    help="with --index: the sentences read per question (a --cache kept deeper is cut to them; "
+                         "the product's SentenceRanker keeps 8)")
+    ap.add_argument("--every", type=int, default=1,
+                    help="fit and judge every N-th question only (with and without its answer): the ones "
+                         "llm_answers.py --every N asks")
     ap.add_argument("--cache", type=Path, default=None,
                     help="keep the ranked sentences here (a pickle holding article text: keep it out of the repository)")
     args = ap.parse_args()
@@ -703,6 +712,9 @@ def main() -> None:
         weeks = sorted({ex.week for ex in examples})
         keep = {w for i, w in enumerate(weeks) if i % 2 == (0 if args.weeks == "even" else 1)}
         examples = [ex for ex in examples if ex.week in keep]
+    if args.every > 1:
+        chosen = set(sorted(ex.id for ex in examples)[:: args.every])
+        examples = [ex for ex in examples if ex.id in chosen]
     texts = articles(args.rtqa, args.years, {a for ex in examples for a in ex.gold})
     log.info("%d questions, %d gold articles", len(examples), len(texts))
     store = None
@@ -717,10 +729,11 @@ def main() -> None:
     if cached:
         ranked = pickle.loads(args.cache.read_bytes())
         for ex in examples:
-            ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates = ranked.get(ex.id, ([], [], [], [], []))
+            kept = ranked.get(ex.id, ([], [], [], [], []))
+            ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates = (list(x[: args.keep]) for x in kept)
     else:
         if args.index:
-            retrieve_sentences(examples, args.index, args.fusion_folds)
+            retrieve_sentences(examples, args.index, args.fusion_folds, keep=args.keep)
         else:
             rank_sentences(examples, texts)
         if args.cache:

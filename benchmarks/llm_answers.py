@@ -1,16 +1,18 @@
-"""Ask a local language model (a GGUF file) each rtqa-2022 question over the sentences the product
+"""Ask a local language model (a GGUF file) each rtqa question over the sentences the product
 retrieved for it, and write its short answers for `fit_reader.py --llm-answers`.
 
 usage: python benchmarks/llm_answers.py CACHE MODEL.gguf OUT.jsonl [--rtqa /work/rtqa] [--threads 2]
-                                        [--every N] [--logprobs]
+                                        [--every N] [--logprobs] [--sentences N]
 
 CACHE is the retrieved sentences `fit_reader.py --index … --in-corpus --cache CACHE` kept (the
 questions asked without their answer included: there the right reply is "unknown"). The model
-sees the same 8 sentences the reader reads, numbered, with the question and its quiz date, and
+sees the sentences the reader reads (the cache's, 8 unless `fit_reader.py --keep` kept more),
+numbered, with the question and its quiz date, and
 answers in a few words or "unknown" (the product's vote prompt, `pipeline/vote.py`; greedy
 decoding, at most 16 tokens: a rerun writes the same answers on the same machine). One JSON line per question, written as it goes: a stopped run goes
 on where it stopped. Needs the `llm-local` extra (llama-cpp-python). `--every N` asks only every
-N-th question (with and without its answer); `--logprobs` records each answer token's
+N-th question (with and without its answer); `--sentences N` shows the model only each question's
+first N sentences (a cache kept deeper serves several prompt sizes); `--logprobs` records each answer token's
 log-probability and the 20 likeliest first tokens (`tokens`, for `vote_logprobs.py`).
 """
 
@@ -36,6 +38,7 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--every", type=int, default=1, help="ask every N-th question only (with and without its answer)")
     ap.add_argument("--logprobs", action="store_true", help="record the answer tokens' log-probabilities too")
+    ap.add_argument("--sentences", type=int, default=None, help="show the model only the first N sentences kept")
     args = ap.parse_args()
     try:
         from llama_cpp import Llama
@@ -45,7 +48,8 @@ def main() -> None:
         sys.exit(f"no GGUF file at {args.model}")
 
     ranked = pickle.loads(args.cache.read_bytes())
-    questions = {q["id"]: q for q in map(json.loads, (args.rtqa / "rtqa-2022" / "questions.jsonl").open(encoding="utf-8"))}
+    questions = {q["id"]: q for path in sorted(args.rtqa.glob("rtqa-*/questions.jsonl"))
+                 for q in map(json.loads, path.open(encoding="utf-8"))}  # ids start with their quiz week: unique across years
     done = {json.loads(line)["id"] for line in args.out.open(encoding="utf-8")} if args.out.exists() else set()
     from byline.pipeline.vote import MAX_TOKENS, first_line, messages
 
@@ -60,7 +64,7 @@ def main() -> None:
                 continue
             q = questions[base]
             start = time.perf_counter()
-            reply = llm.create_chat_completion(messages=messages(q["question"], q.get("date", ""), [s.text for s in sentences]),
+            reply = llm.create_chat_completion(messages=messages(q["question"], q.get("date", ""), [s.text for s in sentences[: args.sentences]]),
                                                max_tokens=MAX_TOKENS, temperature=0.0, **extra)
             choice = reply["choices"][0]
             row: dict[str, Any] = {"id": qid, "answer": first_line(choice["message"]["content"] or "")}
