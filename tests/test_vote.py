@@ -159,3 +159,27 @@ def test_eval_scores_the_vote_alone_beside_the_answer(sample_index: Path) -> Non
     assert EvalRun.from_dict(json.loads(json.dumps(run.to_dict()))).results[0].vote == "Rustem Umerov"
     plain = evaluate(questions[:1], bot=Assistant.open(sample_index, settings=Settings(reader="fitted"), create=False))
     assert plain.results[0].vote == "" and plain.results[0].vote_f1 is None and plain.summary.vote_f1 is None
+
+
+def test_a_voted_reader_file_fitted_on_more_sentences_shows_the_model_that_many_and_reads_them(
+    sample_index: Path, tmp_path: Path
+) -> None:
+    data = json.loads((PARAMS / "reader-v6-llm.json").read_text(encoding="utf-8")) | {"sentences": 12}
+    deeper = tmp_path / "reader-deeper-llm.json"
+    deeper.write_text(json.dumps(data), encoding="utf-8")
+    with ScriptedModel("Rustem Umerov") as model:
+        bot = voting_bot(sample_index, model.url, reader_params=deeper)
+        answer = bot.ask(FLAGSHIP, as_of="2025-05-16")
+    (request,) = model.requests
+    user = request["messages"][1]["content"]
+    assert "[12] " in user and "[13] " not in user
+    assert answer.vote == "Rustem Umerov" and not answer.abstained and said_by_a_citation(answer)
+
+    reader = bot._pipeline.reader if bot._pipeline is not None else None
+    assert isinstance(reader, FittedReader) and reader.voted is not None and reader.voted.sentences == 12
+    assert reader.params.sentences == 8  # reader-v5, which reads a failed vote's question
+    sentences = ranked_sentences(bot)
+    assert len(sentences) == 12
+    question = analyse(FLAGSHIP)
+    assert len(reader.run(question, list(sentences), Vote("Rustem Umerov"))) == 12
+    assert len(reader.run(question, list(sentences), Vote("", failed="HTTP 500"))) == 8

@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 PARAMS = "reader-v5.json"
 VOTED_PARAMS = "reader-v6-llm.json"
+SENTENCES = 8  # ranked sentences a reader file reads when it does not say (the SentenceRanker's default)
 SPAN_SCALE = 10.0  # span model scores are logit sums in about -20..20; features stay near -2..2
 ENTITY_KINDS = {
     "PERSON", "ORG", "GPE", "NORP", "LOC", "FAC", "EVENT", "PRODUCT", "WORK_OF_ART", "LAW", "LANGUAGE",
@@ -85,6 +86,7 @@ class ReaderParams:
     rule_reader: bool = False  # the weights read the rule reader's judgement of each sentence
     gate: Gate | None = None  # the answerability gate; without it, abstain under `threshold`
     voted: bool = False  # fitted with a language model's answers among the features (read with a Vote)
+    sentences: int = SENTENCES  # ranked sentences the weights were fitted to read (and the vote to see)
 
     @classmethod
     def load(cls, path: Path | None = None, *, voted: bool = False) -> ReaderParams:
@@ -107,6 +109,7 @@ class ReaderParams:
                 raw=data, span_model=str((data.get("span_model") or {}).get("version", "")),
                 rule_reader=bool(data.get("rule_reader", False)),
                 gate=Gate.from_json(data["answerable"]) if data.get("answerable") else None, voted=voted,
+                sentences=int(data.get("sentences", SENTENCES)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise SettingsError(f"reader parameter file {path or PARAMS} is incomplete ({exc}) — rerun `make fit`") from None
@@ -408,6 +411,8 @@ class FittedReader:
                     f" not {self.span_model.params.version} — refit them with benchmarks/fit_reader.py"
                 )
         self.rule = rule
+        # the ranker keeps enough for the deeper file; each file reads its own top `sentences`
+        self.sentences = max(p.sentences for p in (self.params, voted) if p is not None)
         if any(p.rule_reader for p in (self.params, voted) if p is not None) and rule is None:
             from byline.pipeline.words import WordVectors
 
@@ -422,6 +427,7 @@ class FittedReader:
         if not candidates:
             return []
         params = self.params_for(vote)
+        candidates = candidates[: params.sentences]
         voting = vote if params.voted else None
         docs = parse([c.sentence.text for c in candidates])
         at = answer_type(question.doc, params.heads)

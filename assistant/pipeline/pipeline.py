@@ -178,6 +178,7 @@ def build_pipeline(
         writer = _writer(settings, words)
     if writer is not None:
         composer = None
+    reader = reader or default_reader(store, settings, words)
     return Pipeline(
         store=store,
         rewriter=ModelRewriter(writer.model) if writer is not None else FollowUpRewriter(),
@@ -185,8 +186,9 @@ def build_pipeline(
         retriever=HybridRetriever(
             store, top=settings.top_chunks, fusion=_fusion(settings)
         ),
-        ranker=SentenceRanker(store),
-        reader=reader or default_reader(store, settings, words),
+        # a fitted reader file says how many sentences it reads (and its vote sees); the rule reads 8
+        ranker=SentenceRanker(store, keep=getattr(reader, "sentences", 8)),
+        reader=reader,
         composer=composer or ExtractiveComposer(),
         top_citations=settings.top_citations,
         max_question_chars=settings.max_question_chars,
