@@ -705,6 +705,8 @@ def main() -> None:
     if not all((args.wordnet / f).exists() for f in ("data.noun", "index.sense")):
         sys.exit(f"no WordNet with its sense index at {args.wordnet}: apt-get install wordnet-base wordnet-sense-index (or --wordnet DIR)")
 
+    if args.keep != KEEP and not args.index:
+        sys.exit(f"--keep needs --index: without it the reader reads its gold articles' top {KEEP} sentences")
     if args.in_corpus and not args.index:
         sys.exit("--in-corpus needs --index: questions without a gold article are read from the whole index")
     examples = questions(args.rtqa, args.years, args.in_corpus)
@@ -728,6 +730,9 @@ def main() -> None:
     cached = args.cache and args.cache.exists()
     if cached:
         ranked = pickle.loads(args.cache.read_bytes())
+        depth = max((len(kept[0]) for kept in ranked.values()), default=0)
+        if depth < args.keep:
+            sys.exit(f"{args.cache} keeps {depth} sentences a question, fewer than --keep {args.keep}: give a new --cache path")
         for ex in examples:
             kept = ranked.get(ex.id, ([], [], [], [], []))
             ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates = (list(x[: args.keep]) for x in kept)
