@@ -179,6 +179,7 @@ def build_pipeline(
     if writer is not None:
         composer = None
     reader = reader or default_reader(store, settings, words)
+    depth: int | None = getattr(reader, "sentences", None)  # a fitted reader's file says how many it reads
     return Pipeline(
         store=store,
         rewriter=ModelRewriter(writer.model) if writer is not None else FollowUpRewriter(),
@@ -186,8 +187,7 @@ def build_pipeline(
         retriever=HybridRetriever(
             store, top=settings.top_chunks, fusion=_fusion(settings)
         ),
-        # a fitted reader file says how many sentences it reads (and its vote sees); the rule reads 8
-        ranker=SentenceRanker(store, keep=getattr(reader, "sentences", 8)),
+        ranker=SentenceRanker(store) if depth is None else SentenceRanker(store, keep=depth),
         reader=reader,
         composer=composer or ExtractiveComposer(),
         top_citations=settings.top_citations,
