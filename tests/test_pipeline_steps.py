@@ -87,6 +87,22 @@ def test_a_typed_question_gets_no_typed_span_from_a_sentence_without_one(bot: As
     assert not any(s.typed for s in spans)
 
 
+def test_parsing_new_sentences_beside_the_oldest_cached_one_returns_a_doc_for_each(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from byline.pipeline import nlp
+
+    monkeypatch.setattr(nlp, "_cache", nlp.OrderedDict())
+    monkeypatch.setattr(nlp, "_CACHE_SIZE", 2)
+    oldest, newer = "Talks began in Istanbul.", "Umerov leads the delegation."
+    parse([oldest])
+    parse([newer])
+    texts = [oldest, "Rubio spoke in Antalya.", "The tunnel cost 1.2 billion euros."]
+    docs = parse(texts)  # the two new ones push the cache past its size while `oldest` is asked for
+    assert [d.text for d in docs] == texts
+    assert len(nlp._cache) == 2
+
+
 # -- follow-up rewriting ---------------------------------------------------------------------
 
 

@@ -77,13 +77,16 @@ def _import_spacy() -> Any:
 
 def parse(texts: list[str]) -> list[Any]:
     """Return a spaCy Doc per text; recently parsed texts come from a cache."""
-    missing = [t for t in dict.fromkeys(texts) if t not in _cache]
+    with _cache_lock:
+        found = {t: _cache[t] for t in dict.fromkeys(texts) if t in _cache}
+        for t in found:
+            _cache.move_to_end(t)
+    missing = [t for t in dict.fromkeys(texts) if t not in found]
     if missing:
         docs = list(pipeline().pipe(missing, batch_size=16))
+        found.update(zip(missing, docs, strict=True))
         with _cache_lock:
-            for text, doc in zip(missing, docs, strict=True):
-                _cache[text] = doc
+            _cache.update(zip(missing, docs, strict=True))
             while len(_cache) > _CACHE_SIZE:
                 _cache.popitem(last=False)
-    with _cache_lock:
-        return [_cache[t] for t in texts]
+    return [found[t] for t in texts]
