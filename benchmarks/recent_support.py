@@ -80,9 +80,10 @@ def main() -> None:
     args = ap.parse_args()
     questions = [json.loads(line) for line in args.questions.open(encoding="utf-8") if line.strip()]
     store = Assistant.open(args.index, create=False).store
-    chosen = recent_questions([q for q in questions if q.get("answer_in_corpus") or q.get("doc_ids")], store, args.days)
-    print(f"{args.questions}: {len(chosen)} questions whose answer an article of the {args.days} days before"
-          " their quiz holds")
+    answerable = [q for q in questions if q.get("answer_in_corpus") or q.get("doc_ids")]
+    chosen = recent_questions(answerable, store, args.days)
+    print(f"{args.questions}: {len(chosen)} of the {len(answerable)} questions with a gold article or an answer in"
+          f" the corpus have an article of the {args.days} days before their quiz holding the answer")
     for path in args.evals:
         results = json.loads(path.read_text(encoding="utf-8"))["results"]
         print(f"\n{path}")
