@@ -48,6 +48,7 @@ import pickle
 import subprocess
 import sys
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -470,6 +471,14 @@ def rule_reader(examples: list[Example], reader: Any) -> list[dict[str, Any]]:
         answered = bool(ranked) and not reader.abstains(ranked)
         rows.append({"id": ex.id, "answer": text, "f1": token_f1(text, list(ex.answers)), "answered": answered})
     return rows
+
+
+def holds_answer(text: str, answers: Iterable[str]) -> bool:
+    """Return True when `text` holds one of the answers as whole words (after SQuAD normalisation)."""
+    from byline.evaluation.metrics import normalize_answer
+
+    words = f" {normalize_answer(text)} "
+    return any(f" {a} " in words for a in map(normalize_answer, answers) if a)
 
 
 def qtype(text: str) -> str:

@@ -62,13 +62,10 @@ def chosen(scores: list[float]) -> list[int]:
 
 
 def report(name: str, examples: list[fr.Example], scores: dict[str, list[float]]) -> None:
-    from byline.evaluation.metrics import normalize_answer
-
     asked = [ex for ex in examples if not ex.answer_removed and ex.spans]
 
     def bearing(ex: fr.Example, picked: list[int]) -> bool:
-        answers = [f" {normalize_answer(a)} " for a in ex.answers if normalize_answer(a)]
-        return any(a in f" {normalize_answer(ex.sentences[i].text)} " for i in picked for a in answers)
+        return any(fr.holds_answer(ex.sentences[i].text, ex.answers) for i in picked)
 
     n = len(asked)
     ranker = sum(bearing(ex, list(range(min(READ, len(ex.spans))))) for ex in asked) / n

@@ -32,8 +32,6 @@ Pool = tuple[str, int, list[dict[str, float]]]  # question id, fold, one row per
 
 def pools(rtqa: Path, index: Path, fusion_folds: Path) -> list[Pool]:
     """Return every question's whole sentence pool, ranked by the hand-set ranker, with labels."""
-    from byline.pipeline.overlap import normalize_answer
-
     examples = fr.questions(rtqa, [2022], True)
     fr.retrieve_sentences(examples, index, fusion_folds, keep=10_000)  # every sentence of the 12 passages
     fold_of = fr.folds(examples)
@@ -41,12 +39,11 @@ def pools(rtqa: Path, index: Path, fusion_folds: Path) -> list[Pool]:
     for ex in examples:
         pool = ex.candidates
         articles = list(dict.fromkeys(c.sentence.article_id for c in sorted(pool, key=lambda c: c.hit_rank)))
-        answers = [f" {normalize_answer(a)} " for a in ex.answers if normalize_answer(a)]
         out.append((ex.id, fold_of[ex.week], [{
             "rule_rank": i, "dense": c.dense, "lexical": c.lexical, "hit_rank": c.hit_rank, "hit_score": c.hit.score,
             "article_rank": articles.index(c.sentence.article_id) + 1, "position": c.sentence.position,
             "chars": len(c.sentence.text),
-            "label": float(any(a in f" {normalize_answer(c.sentence.text)} " for a in answers)),
+            "label": float(fr.holds_answer(c.sentence.text, ex.answers)),
         } for i, c in enumerate(pool)]))
     return out
 
