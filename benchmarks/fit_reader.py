@@ -674,7 +674,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "assistant" / "pipeline" / "params" / "reader-v5.json",
                     help="the parameter file to write; its name without .json is its version")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown tables here too")
-    ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL)")
+    ap.add_argument("--predictions", type=Path, default=None, help="write per-question out-of-fold answers (JSONL; with the gate, the gate's features of each too, for fit_gate.py)")
     ap.add_argument("--fold-dir", type=Path, default=None,
                     help="also write reader-fold-K.json here: fitted without fold K's weeks (for end-to-end out-of-fold runs)")
     ap.add_argument("--index", type=Path, default=None,
@@ -792,6 +792,7 @@ def main() -> None:
         r["gold"] = bool(ex.gold)
         if gate_p is not None:
             r["gate_p"] = gate_p[i]
+            r["gate_features"] = gate_feats[i]
     rule_rows = rule_reader(examples, rule)
     threshold = choose_threshold([r["p"] for r in rows], [r["f1"] >= 0.5 for r in rows], args.target_precision)
     text, summary = report(rows, rule_rows, threshold, args.target_precision, args.max_false_abstention)

@@ -130,7 +130,11 @@ class Gate:
     def probability(self, readings: list[Reading], extra: Mapping[str, float] | None = None) -> float:
         """Return the fitted probability that the articles read answer the question (`extra`: the
         vote's observations, `vote.gate_features`)."""
-        return _sigmoid(log_odds(self.weights, self.intercept, answerable_features(readings) | dict(extra or {})))
+        return self.of(answerable_features(readings) | dict(extra or {}))
+
+    def of(self, features: Mapping[str, float]) -> float:
+        """Return the fitted probability for the observations `features` (`FittedReader.gate_features`)."""
+        return _sigmoid(log_odds(self.weights, self.intercept, features))
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,11 +478,16 @@ class FittedReader:
         params = self.params_for(vote)
         if params.gate is None or not ranked:
             return 1.0 if params.gate is None else 0.0
-        extra = None
-        if params.voted and vote is not None:
+        return params.gate.of(self.gate_features(ranked, vote))
+
+    def gate_features(self, ranked: list[Candidate], vote: Vote | None = None) -> dict[str, float]:
+        """Return what the gate observes of the read sentences (best first), with the vote's
+        observations when the parameters weigh one."""
+        features = answerable_features(readings(ranked))
+        if self.params_for(vote).voted and vote is not None and ranked:
             best = ranked[0].span.text if ranked[0].span is not None else ""
-            extra = gate_features(best, vote.answer, [c.sentence.text for c in ranked])
-        return params.gate.probability(readings(ranked), extra)
+            features |= gate_features(best, vote.answer, [c.sentence.text for c in ranked])
+        return features
 
     def confidence(self, best: Candidate) -> float:
         """Return the fitted probability that the best candidate's span is the answer."""
