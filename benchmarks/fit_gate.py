@@ -2,7 +2,7 @@
 
 usage: python benchmarks/fit_gate.py --base PRED.jsonl --asks rtqa-2023=ASKS.jsonl [NAME=ASKS.jsonl ...]
                                      [--reader params/reader-v6-llm.json] [--report REPORT.md]
-                                     [--out READER.json [--fold-dir DIR --reader-folds DIR]] [--max-false-abstention 0.15]
+                                     [--out READER.json] [--max-false-abstention 0.15]
 
 The reader's span weights stay those of `--reader` (fitted on rtqa-2022 by `fit_reader.py`); only
 the gate, the logistic regression that decides whether the sentences read answer the question at
@@ -22,8 +22,7 @@ table gives how well each gate's probability separates (ROC AUC) asks with their
 asks without, right answers (F1 ≥ 0.5) from every other ask, and wrong answers to answerable
 asks from asks without the answer: a threshold moves along a curve, separation moves the curve.
 With `--out`, the gate fitted on every set (threshold chosen the same way) is written into a
-copy of `--reader`; `--fold-dir` also writes each fold's (for fit_retrieval.py --end-to-end).
-Rerunning with the same files writes the same table and files.
+copy of `--reader`. Rerunning with the same files writes the same table and files.
 """
 
 from __future__ import annotations
@@ -145,7 +144,7 @@ def report(rows: list[dict[str, Any]], max_false: float, shipped_threshold: floa
 
     def line(recipe: str, name: str, got: dict[str, Any]) -> None:
         def shown(v: float | None) -> str:
-            return "—" if v is None else f"{v:.2f}" if isinstance(v, float) and v <= 1 else str(v)
+            return "—" if v is None else f"{v:.2f}"
 
         lines.append(f"| {recipe} | {name} | {got['questions']} | {got['f1']:.3f} | {got['f1_never_abstaining']:.3f} | "
                      f"{got['false_abstention']:.2f} | {shown(got['abstains_answer_removed'])} | {shown(got['auc_answerable'])} | "
@@ -182,11 +181,6 @@ def main() -> None:
                          "is its version (without it: the table only)")
     ap.add_argument("--report", type=Path, default=None, help="write the Markdown table here too")
     ap.add_argument("--max-false-abstention", type=float, default=fr.MAX_FALSE_ABSTENTION)
-    ap.add_argument("--fold-dir", type=Path, default=None,
-                    help="also write reader-fold-K.json here: --reader-folds' file K with a gate fitted without "
-                         f"fold K's {BASE} weeks (for fit_retrieval.py --end-to-end)")
-    ap.add_argument("--reader-folds", type=Path, default=ROOT / "build" / "fit" / "reader-vote-folds",
-                    help="fit_reader.py --fold-dir's files of the reader in --reader")
     args = ap.parse_args()
 
     rows = base_rows(args.base)
@@ -206,43 +200,25 @@ def main() -> None:
     if args.out is None:
         return
     everything = out_of_fold(rows, lambda r: True)
+    weights, intercept, _ = fitted_gate(rows)
+    threshold = fr.choose_gate_threshold(everything, [not r["answer_removed"] for r in rows], args.max_false_abstention)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    fitted_on = {
-        "files_sha256": {p.name: fr.sha256(p) for p in [args.base, *files.values()]},
-        "reader": params["version"], "commit": commit,
-        "questions": f"{BASE}: fit_reader.py's out-of-fold readings; the others: asked through the product "
-                     f"with {params['version']}'s reader (benchmarks/gate_asks.py), each also without its answer",
-    }
-
-    def with_gate(reader: dict[str, Any], keep: list[int]) -> dict[str, Any]:
-        """Return the reader file `reader` with the gate fitted on the rows `keep`."""
-        chosen = [rows[i] for i in keep]
-        weights, intercept, _ = fitted_gate(chosen)
-        threshold = fr.choose_gate_threshold([everything[i] for i in keep], [not r["answer_removed"] for r in chosen],
-                                             args.max_false_abstention)
-        gate = dict(reader["answerable"])
-        gate.update({
-            "weights": dict(sorted(weights.items())), "intercept": intercept,
-            "threshold": {**gate["threshold"], "probability": threshold, "max_false_abstention": args.max_false_abstention},
-            "fitted_on": {"sets": {name: sum(1 for r in chosen if r["set"] == name)
-                                   for name in dict.fromkeys(r["set"] for r in chosen)}, **fitted_on},
-        })
-        return {**reader, "answerable": gate}
-
-    shipped = with_gate(params, list(range(len(rows))))
-    shipped["version"] = args.out.stem
-    shipped["answerable"]["out_of_fold"] = judged_figures
-    args.out.write_text(json.dumps(shipped, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    print(f"wrote {args.out} (gate threshold {shipped['answerable']['threshold']['probability']})")
-    if args.fold_dir:
-        # for fit_retrieval.py --end-to-end: fold K's reader, and a gate fitted without fold K's rtqa-2022 weeks
-        args.fold_dir.mkdir(parents=True, exist_ok=True)
-        for f in range(fr.FOLDS):
-            reader = json.loads((args.reader_folds / f"reader-fold-{f}.json").read_text(encoding="utf-8"))
-            keep = [i for i, r in enumerate(rows) if not (r["set"] == BASE and r["fold"] == f)]
-            (args.fold_dir / f"reader-fold-{f}.json").write_text(json.dumps(with_gate(reader, keep), ensure_ascii=False), encoding="utf-8")
-        print(f"wrote {fr.FOLDS} fold files to {args.fold_dir}")
-
+    gate = dict(params["answerable"])
+    gate.update({
+        "weights": dict(sorted(weights.items())), "intercept": intercept,
+        "threshold": {**gate["threshold"], "probability": threshold, "max_false_abstention": args.max_false_abstention},
+        "fitted_on": {
+            "sets": {name: sum(1 for r in rows if r["set"] == name) for name in dict.fromkeys(r["set"] for r in rows)},
+            "files_sha256": {p.name: fr.sha256(p) for p in [args.base, *files.values()]},
+            "reader": params["version"], "commit": commit,
+            "questions": f"{BASE}: fit_reader.py's out-of-fold readings; the others: asked through the product "
+                         f"with {params['version']}'s reader (benchmarks/gate_asks.py), each also without its answer",
+        },
+        "out_of_fold": judged_figures,
+    })
+    params.update({"version": args.out.stem, "answerable": gate})
+    args.out.write_text(json.dumps(params, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"wrote {args.out} (gate threshold {threshold})")
 
 if __name__ == "__main__":
     main()

@@ -69,6 +69,7 @@ def main() -> None:
     from byline.evaluation.metrics import token_f1
     from byline.types import Filters
 
+    # with --votes the pipeline is built with a vote (so it reads with the voted file) from a model it never calls
     settings = Settings(reader="fitted", reader_llm=args.llm or "openai-like:http://127.0.0.1:9/v1",
                         llm_model=args.llm_model, llm_timeout=120, gate_threshold=0.0)
     bot = Assistant.open(args.index, settings=settings, create=False)
