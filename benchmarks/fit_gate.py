@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 from collections.abc import Callable
@@ -69,22 +68,22 @@ def ask_rows(name: str, path: Path) -> list[dict[str, Any]]:
              "f1": a["f1"], "features": a["features"], "shipped_p": a["gate_p"]} for a in asks if a["features"]]
 
 
-def fitted_gate(rows: list[dict[str, Any]]) -> tuple[dict[str, float], float, Callable[[dict[str, float]], float]]:
-    """Return the gate fitted on `rows`: its weights, intercept and probability function."""
-    from byline.pipeline.fitted import log_odds
+def fitted_gate(rows: list[dict[str, Any]]) -> Any:
+    """Return the gate (`fitted.Gate`, threshold not yet chosen) fitted on `rows`."""
+    from byline.pipeline.fitted import Gate
 
     weights, intercept = fr.fit_gate([r["features"] for r in rows], [not r["answer_removed"] for r in rows])
-    return weights, intercept, lambda f: 1 / (1 + math.exp(-log_odds(weights, intercept, f)))
+    return Gate(weights, intercept, threshold=0.0)
 
 
 def out_of_fold(rows: list[dict[str, Any]], learns: Callable[[dict[str, Any]], bool]) -> list[float]:
     """Return each row's probability under a gate fitted on the other folds' rows that `learns` keeps."""
     out = [0.0] * len(rows)
     for f in range(fr.FOLDS):
-        *_, p = fitted_gate([r for r in rows if r["fold"] != f and learns(r)])
+        gate = fitted_gate([r for r in rows if r["fold"] != f and learns(r)])
         for i, r in enumerate(rows):
             if r["fold"] == f:
-                out[i] = p(r["features"])
+                out[i] = gate.of(r["features"])
     return out
 
 
@@ -200,7 +199,8 @@ def main() -> None:
     if args.out is None:
         return
     everything = out_of_fold(rows, lambda r: True)
-    weights, intercept, _ = fitted_gate(rows)
+    gate_fitted = fitted_gate(rows)
+    weights, intercept = dict(gate_fitted.weights), gate_fitted.intercept
     threshold = fr.choose_gate_threshold(everything, [not r["answer_removed"] for r in rows], args.max_false_abstention)
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
     gate = dict(params["answerable"])

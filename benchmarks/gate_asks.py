@@ -5,7 +5,7 @@ usage: python benchmarks/gate_asks.py QUESTIONS.jsonl --index DIR OUT.jsonl
 
 Each question whose answer is in the corpus (or that has a gold article) is asked as of its quiz
 date, then again without its gold articles and every article holding an answer string (as
-`byline eval --answer-removed` asks it), with the fitted reader weighing a language model's vote
+`byline eval --answer-removed` asks it: `Question.answer_removed`), with the fitted reader weighing a language model's vote
 and its gate never abstaining. One JSON line per ask: the answer, its token F1 and confidence, the
 vote, the shipped gate's probability and the features it read (`FittedReader.gate_features`),
 for `fit_gate.py`. The vote comes from the model `--llm` names (as the product asks it), or from
@@ -66,6 +66,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
 
     from byline import Assistant, Settings
+    from byline.evaluation import load_questions
     from byline.evaluation.metrics import token_f1
     from byline.types import Filters
 
@@ -89,29 +90,26 @@ def main() -> None:
 
     reader.gate_features = observed  # type: ignore[method-assign]
     done = {json.loads(line)["id"] for line in args.out.open(encoding="utf-8")} if args.out.exists() else set()
-    asked = [json.loads(line) for line in args.questions.open(encoding="utf-8")]
-    asked = [q for q in asked if q.get("doc_ids") or q.get("answer_in_corpus")]
+    questions, _ = load_questions(args.questions)
+    asked = [q for q in questions if q.doc_ids or q.answer_in_corpus]
     with args.out.open("a", encoding="utf-8") as out:
         for n, q in enumerate(asked):
-            for removed in (False, True):
-                ask = q["id"] + (REMOVED if removed else "")
+            for ask, question in ((q.key, q), (q.key + REMOVED, q.answer_removed(bot.store.articles_containing(q.answers)))):
                 if ask in done:
                     continue
                 seen.clear()
                 if recorded is not None:
                     recorded.ask = ask
-                without = {*q.get("doc_ids", ()), *bot.store.articles_containing(q["answers"])} if removed else set()
-                a = bot.ask(q["question"], filters=Filters(exclude=frozenset(without)), as_of=q["date"][:10], write=False)
+                a = bot.ask(question.question, filters=Filters(exclude=frozenset(question.without)), as_of=q.date or None, write=False)
                 got = "" if a.abstained else a.text
                 out.write(json.dumps({
-                    "id": ask, "week": q["id"].split("_")[0], "date": q["date"][:10], "answer_removed": removed,
-                    "gold": bool(q.get("doc_ids")), "got": got, "f1": token_f1(got, q["answers"]), "confidence": a.confidence, "vote": a.vote,
-                    "gate_p": seen.get("gate_p"), "features": seen.get("features", {}),
+                    "id": ask, "week": q.key.split("_")[0], "date": q.date, "answer_removed": question is not q,
+                    "gold": bool(q.doc_ids), "got": got, "f1": token_f1(got, list(q.answers)), "confidence": a.confidence,
+                    "vote": a.vote, "gate_p": seen.get("gate_p"), "features": seen.get("features", {}),
                 }) + "\n")
                 out.flush()
             if n % 20 == 0:
                 print(f"{n + 1} of {len(asked)} questions", flush=True)
-
 
 if __name__ == "__main__":
     main()

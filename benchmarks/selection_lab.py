@@ -1,7 +1,7 @@
 """Would the model read better if the fitted reader chose its 8 sentences? (lab; not shipped)
 
 usage: python benchmarks/selection_lab.py --cache DEEP_CACHE --index RTQA2022_INDEX [--rtqa /work/rtqa]
-         [--dev YEAR:RTQA_DIR:CACHE:INDEX ...] [--write DIR]
+         [--dev YEAR:RTQA_DIR:CACHE:INDEX ...] [--write DIR] [--wordnet /usr/share/wordnet]
 
 DEEP_CACHE is `fit_reader.py --index … --in-corpus --keep 16 --cache DEEP_CACHE` (each rtqa-2022
 question's 16 ranked sentences, with and without its answer). A reader without vote or span
@@ -33,7 +33,7 @@ DEPTH = 16
 READ = 8
 
 
-def load(rtqa: Path, year: int, cache: Path, index: Path, removed: bool) -> list[fr.Example]:
+def load(rtqa: Path, year: int, cache: Path, index: Path, removed: bool, wordnet: Path) -> list[fr.Example]:
     """Return the year's in-corpus questions with their cached sentences, featurised as fit_reader does."""
     from byline import Assistant
     from byline.pipeline.answer_type import IMPLIED
@@ -46,7 +46,7 @@ def load(rtqa: Path, year: int, cache: Path, index: Path, removed: bool) -> list
     for ex in examples:
         ex.sentences, ex.dense, ex.lexical, ex.evidence, ex.candidates = (list(x[:DEPTH]) for x in ranked[ex.id])
     store = Assistant.open(index, create=False).store
-    fr.featurise(examples, Path("/usr/share/wordnet"), None, fr.make_rule_reader({}, store), store, IMPLIED, {})
+    fr.featurise(examples, wordnet, None, fr.make_rule_reader({}, store), store, IMPLIED, {})
     return examples
 
 
@@ -91,8 +91,9 @@ def main() -> None:
     ap.add_argument("--index", type=Path, required=True)
     ap.add_argument("--dev", action="append", default=[], metavar="YEAR:RTQA_DIR:CACHE:INDEX")
     ap.add_argument("--write", type=Path, default=None, metavar="DIR")
+    ap.add_argument("--wordnet", type=Path, default=Path("/usr/share/wordnet"), help="as fit_reader.py --wordnet")
     args = ap.parse_args()
-    examples = load(args.rtqa, 2022, args.cache, args.index, removed=True)
+    examples = load(args.rtqa, 2022, args.cache, args.index, removed=True, wordnet=args.wordnet)
     fold_of = fr.folds(examples)
     scores: dict[str, list[float]] = {}
     for f in range(fr.FOLDS):
@@ -105,7 +106,7 @@ def main() -> None:
     weights, intercept = fr.as_weights(*fr.fit([ex for ex in examples if ex.spans]))
     for spec in args.dev:
         year, rtqa, cache, index = spec.split(":")
-        dev = load(Path(rtqa), int(year), Path(cache), Path(index), removed=False)
+        dev = load(Path(rtqa), int(year), Path(cache), Path(index), removed=False, wordnet=args.wordnet)
         dev_scores = {ex.id: sentence_scores(ex, weights, intercept) for ex in dev}
         report(f"rtqa-{year} {rtqa}", dev, dev_scores)
         if args.write:

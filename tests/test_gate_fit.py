@@ -13,7 +13,7 @@ from benchmarks import fit_gate, gate_asks
 from byline.pipeline.fitted import ReaderParams
 
 QUESTION = {"id": "20250520_1", "date": "2025-05-20", "question": "Who leads Ukraine's delegation?",
-            "answers": ["Rustem Umerov"], "answer_in_corpus": True, "doc_ids": []}
+            "answers": ["Rustem Umerov"], "evidence": [], "answer_in_corpus": True, "doc_ids": []}
 
 
 def lines(path: Path) -> list[dict]:
